@@ -1,0 +1,42 @@
+# itlake: the commands a user runs. Every target installs what it needs first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__UNIT_TEST_MODE := False
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: install demo test lint lock bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@echo "==> creating $(VENV) and installing the locked requirements"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	@$(BIN)/itlake demo run
+
+test: $(STAMP)
+	@$(BIN)/ruff check .
+	@$(BIN)/python -m pytest -q tests
+
+lint: $(STAMP)
+	@$(BIN)/ruff check .
+
+lock:
+	@test -x $(BIN)/uv || ($(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet uv==0.13.9)
+	$(BIN)/uv pip compile requirements.in --python-version 3.11 --no-header -o requirements.lock
+
+bench: $(STAMP)
+	@$(BIN)/python bench/run.py
+
+clean:
+	rm -rf lake demo-city .airflow

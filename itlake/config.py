@@ -1,0 +1,80 @@
+"""Settings for every stage, read once from the environment with local defaults.
+
+Local mode (the default) runs on local Spark with a lake in ./lake; production mode
+(ITLAKE_MODE=production) refuses to start without the secrets it needs.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# A key that is safe to print because it protects nothing: demo data is synthetic.
+DEMO_PSEUDONYM_KEY = "itlake-demo-key-not-for-real-data"
+
+
+class MissingSecretError(RuntimeError):
+    """A secret that production mode needs is not set."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str
+    lake_root: str
+    spark_master: str
+    shuffle_partitions: int
+    ivy_dir: Path
+    catalog_dir: Path
+    schema_dir: Path
+    inbox_dir: Path
+    k_anonymity: int
+    pseudonym_key_env: str = "ITLAKE_PSEUDONYM_KEY"
+
+    @property
+    def is_production(self) -> bool:
+        return self.mode == "production"
+
+    def pseudonym_key(self) -> bytes:
+        """The HMAC key for pseudonyms; production mode refuses to run without one."""
+        key = os.environ.get(self.pseudonym_key_env, "")
+        if key:
+            return key.encode("utf-8")
+        if self.is_production:
+            raise MissingSecretError(
+                f"{self.pseudonym_key_env} is not set: production mode needs the HMAC key for "
+                "pseudonyms (set it from a secret store or an Airflow connection)."
+            )
+        warnings.warn(
+            f"{self.pseudonym_key_env} is not set; using the labelled demo key. "
+            "Pseudonyms made with it protect nothing: use it for synthetic data only.",
+            stacklevel=2,
+        )
+        return DEMO_PSEUDONYM_KEY.encode("utf-8")
+
+
+def _path(name: str, default: Path) -> Path:
+    return Path(os.environ.get(name, str(default))).expanduser()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings in force; tests that change the environment call `get_settings.cache_clear()`."""
+    mode = os.environ.get("ITLAKE_MODE", "local")
+    if mode not in ("local", "production"):
+        raise ValueError(f"ITLAKE_MODE must be 'local' or 'production', not {mode!r}")
+    return Settings(
+        mode=mode,
+        lake_root=os.environ.get("ITLAKE_LAKE_ROOT", str(Path.cwd() / "lake")),
+        spark_master=os.environ.get("ITLAKE_SPARK_MASTER", "local[2]"),
+        shuffle_partitions=int(os.environ.get("ITLAKE_SHUFFLE_PARTITIONS", "4")),
+        ivy_dir=_path("ITLAKE_IVY_DIR", Path.home() / ".cache" / "itlake" / "ivy"),
+        catalog_dir=_path("ITLAKE_CATALOG_DIR", REPO_ROOT / "catalog"),
+        schema_dir=_path("ITLAKE_SCHEMA_DIR", REPO_ROOT / "schemas"),
+        inbox_dir=_path("ITLAKE_INBOX", Path.cwd() / "inbox"),
+        k_anonymity=int(os.environ.get("ITLAKE_K_ANONYMITY", "10")),
+    )
