@@ -33,6 +33,7 @@ class Settings:
     schema_dir: Path
     inbox_dir: Path
     k_anonymity: int
+    city_timezone: str
     pseudonym_key_env: str = "ITLAKE_PSEUDONYM_KEY"
 
     @property
@@ -77,4 +78,5 @@ def get_settings() -> Settings:
         schema_dir=_path("ITLAKE_SCHEMA_DIR", REPO_ROOT / "schemas"),
         inbox_dir=_path("ITLAKE_INBOX", Path.cwd() / "inbox"),
         k_anonymity=int(os.environ.get("ITLAKE_K_ANONYMITY", "10")),
+        city_timezone=os.environ.get("ITLAKE_CITY_TIMEZONE", "Asia/Shanghai"),
     )

@@ -10,7 +10,6 @@ import pytest
 from itlake.config import get_settings
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 FIXTURES = REPO / "tests" / "fixtures"
 
 os.environ.setdefault("ITLAKE_SPARK_MASTER", "local[2]")

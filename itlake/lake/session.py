@@ -7,6 +7,7 @@ ITLAKE_IVY_DIR, so later runs start without the network.
 from __future__ import annotations
 
 import os
+import sys
 from importlib.metadata import version
 
 from itlake.config import get_settings
@@ -34,6 +35,9 @@ def spark_conf(app_name: str = "itlake") -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
         "spark.default.parallelism": str(settings.shuffle_partitions),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
+        # Python workers must use this interpreter (with numpy, shapely...), not the first python3 on PATH.
+        "spark.pyspark.python": sys.executable,
+        "spark.pyspark.driver.python": sys.executable,
         "spark.ui.enabled": os.environ.get("ITLAKE_SPARK_UI", "false"),
         "spark.ui.showConsoleProgress": "false",
         "spark.driver.memory": os.environ.get("ITLAKE_DRIVER_MEMORY", "4g"),

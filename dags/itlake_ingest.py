@@ -1,0 +1,68 @@
+"""Ingest DAGs, one per feed family (mobility, freight, infrastructure), generated from the catalogue.
+
+Every catalogue entry whose `feed` has a parser gets a task that ingests the files in
+`$ITLAKE_INBOX/<feed>/<date>/` through spark-submit (landing -> bronze -> silver, quality gate,
+ledger). A new entry for an existing feed format needs no DAG code. Each silver table is an Asset;
+its event carries the date and the rows promoted.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import dag, task
+
+from itlake.catalog import load_catalog
+from itlake.dag_support import DEFAULT_ARGS, START_DATE, asset_for, emit, family_schedule, logical_day
+from itlake.feeds import FEED_NAMES
+
+
+def ingest_task(entry):
+    tables = [f"{entry.layer}.{name}" for name in entry.schema]
+
+    @task(task_id=f"ingest_{entry.name}", outlets=[asset_for(t) for t in tables])
+    def ingest(**context) -> dict:
+        from datetime import date
+
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from itlake.orchestration import submit
+        from itlake.pipeline import inbox_files
+
+        day = logical_day(context)
+        if not inbox_files(entry.feed, date.fromisoformat(day)):
+            raise AirflowSkipException(f"no {entry.feed} files for {day} in the inbox")
+        result = submit("ingest", ["--code", entry.code, "--logical-date", day])
+        for row in result["ledger"]:
+            for table in tables:
+                if table.endswith("." + row["table"]):
+                    emit(
+                        context,
+                        table,
+                        rows_promoted=row["rows_promoted"],
+                        rows_quarantined=row["rows_quarantined"],
+                    )
+        return {"rows_promoted": result["rows_promoted"]}
+
+    return ingest()
+
+
+def ingest_dag(family: str, entries):
+    @dag(
+        dag_id=f"itlake_ingest_{family}",
+        schedule=family_schedule(entries),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=["itlake", "ingest", family],
+        doc_md=__doc__,
+        default_args=DEFAULT_ARGS,
+    )
+    def family_dag():
+        for entry in entries:
+            ingest_task(entry)
+
+    return family_dag()
+
+
+ingestible = [e for e in load_catalog().feeds() if e.feed in FEED_NAMES]
+for family in sorted({e.family for e in ingestible}):
+    globals()[f"itlake_ingest_{family}"] = ingest_dag(family, [e for e in ingestible if e.family == family])

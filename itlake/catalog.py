@@ -1,0 +1,689 @@
+"""The information resource catalogue: one YAML entry per resource in catalog/, plus classes.yaml.
+
+Every table in the lake belongs to exactly one entry ("one data, one source"). Loading the
+catalogue validates every entry, the cross-references between entries, and the contracts each
+entry names; every problem is reported at once, each naming the file and the field:
+
+    from itlake.catalog import load_catalog, to_dcat
+    catalog = load_catalog()
+    catalog.get("taxi_gps").update_cycle
+    json.dumps(to_dcat(catalog))          # DCAT-AP / mobilityDCAT-AP JSON-LD for a CKAN harvester
+
+Pure Python (pydantic and yaml only): Airflow DAG files import this module at parse time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from itlake.config import get_settings
+from itlake.contracts import (
+    Bilingual,
+    Contract,
+    ContractError,
+    Problems,
+    display_path,
+    format_validation_error,
+    load_contract,
+    repair_cut_texts,
+)
+
+CODE_PATTERN = r"^\d{2}\.\d{2}\.\d{3}$"
+# ISO-8601 durations as used for retention: P2Y, P18M, P90D, P1Y6M.
+DURATION_PATTERN = r"^P(?=\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
+
+FAMILY_BY_CLASS = {
+    "01": "infrastructure",
+    "02": "freight",
+    "03": "mobility",
+    "04": "freight",
+    "05": "mobility",
+    "06": "mobility",
+}
+
+
+class CatalogError(ValueError):
+    """The catalogue is invalid; `errors` holds one line per problem, each naming file and field."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class CatalogItem(_Strict):
+    code: str = Field(pattern=r"^\d{2}$")
+    name: Bilingual
+
+
+class CatalogClass(_Strict):
+    """A class of resources (01 infrastructure … 06 mobility services) and its items."""
+
+    code: str = Field(pattern=r"^\d{2}$")
+    name: Bilingual
+    items: list[CatalogItem] = Field(min_length=1)
+
+    def item(self, code: str) -> CatalogItem:
+        for item in self.items:
+            if item.code == code:
+                return item
+        raise KeyError(f"class {self.code} has no item {code!r}")
+
+
+class _ClassesFile(_Strict):
+    classes: list[CatalogClass] = Field(min_length=1)
+
+
+class Provider(_Strict):
+    name: str = Field(min_length=1)
+    code: str = Field(min_length=1)
+
+
+class Sharing(_Strict):
+    """Sharing with other agencies: 无条件共享 / 有条件共享 / 不予共享."""
+
+    type: Literal["unconditional", "conditional", "none"]
+    conditions: str | None = None
+    method: list[Literal["download", "api", "delta_sharing"]] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Sharing:
+        if self.type == "none" and self.method:
+            raise Problems([("method", "a resource that is not shared has no sharing method")])
+        if self.type != "none" and not self.method:
+            raise Problems([("method", f"a resource shared {self.type}ly needs at least one method")])
+        if self.type == "conditional" and not self.conditions:
+            raise Problems([("conditions", "conditional sharing must state its conditions")])
+        return self
+
+
+class OpenAccess(_Strict):
+    """Opening to the public: open / conditional / closed."""
+
+    level: Literal["open", "conditional", "closed"]
+    conditions: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OpenAccess:
+        if self.level == "conditional" and not self.conditions:
+            raise Problems([("conditions", "conditional opening must state its conditions")])
+        return self
+
+
+class SpatialCoverage(_Strict):
+    name: str = Field(min_length=1)
+    bbox: tuple[float, float, float, float]
+
+    @field_validator("bbox")
+    @classmethod
+    def _ordered(cls, bbox: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        minlon, minlat, maxlon, maxlat = bbox
+        if not (-180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90):
+            raise ValueError(f"{list(bbox)} is not [minlon, minlat, maxlon, maxlat] in degrees")
+        return bbox
+
+
+class TemporalCoverage(_Strict):
+    start: date
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TemporalCoverage:
+        if self.end is not None and self.end < self.start:
+            raise Problems([("end", f"{self.end} is before start {self.start}")])
+        return self
+
+
+class Contact(_Strict):
+    name: str = Field(min_length=1)
+    email: str = Field(pattern=EMAIL_PATTERN)
+
+
+# `schema` is the catalogue's own word for the information items; it shadows a deprecated
+# BaseModel classmethod, which pydantic warns about once at class creation.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message=r".*shadows an attribute in parent.*")
+
+    class CatalogEntry(_Strict):
+        """One information resource: what it is, who provides it, how it is shared, where it lives."""
+
+        code: str = Field(pattern=CODE_PATTERN)
+        name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+        title: Bilingual
+        abstract: Bilingual
+        class_: str = Field(alias="class", pattern=r"^\d{2}$")
+        item: str = Field(pattern=r"^\d{2}$")
+        provider: Provider
+        format: Literal["csv", "json", "geojson", "zip", "protobuf", "delta", "parquet"]
+        feed: str | None
+        encoding: Literal["utf-8", "utf-8-sig", "gbk", "gb18030"] = "utf-8"
+        crs: Literal["WGS-84", "GCJ-02", "BD-09"] = "WGS-84"
+        timezone: str = "Asia/Shanghai"
+        schema: list[str] = Field(min_length=1)
+        sharing: Sharing
+        open: OpenAccess
+        update_cycle: Literal["realtime", "5min", "hourly", "daily", "weekly", "monthly", "yearly"]
+        security_grade: Literal["general", "important", "core"]
+        critical_infrastructure: bool
+        licence: str = Field(min_length=1)
+        spatial_coverage: SpatialCoverage
+        temporal_coverage: TemporalCoverage
+        related: list[str] = []
+        contact: Contact
+        retention: str
+        layer: Literal["silver", "gold", "open"]
+        table: str
+
+        @field_validator("timezone")
+        @classmethod
+        def _known_zone(cls, value: str) -> str:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"{value!r} is not an IANA time zone") from None
+            return value
+
+        @field_validator("retention")
+        @classmethod
+        def _iso_duration(cls, value: str) -> str:
+            if not re.match(DURATION_PATTERN, value):
+                raise ValueError(f"{value!r} is not an ISO-8601 duration such as P2Y or P90D")
+            return value
+
+        @field_validator("related")
+        @classmethod
+        def _related_codes(cls, value: list[str]) -> list[str]:
+            bad = [code for code in value if not re.match(CODE_PATTERN, code)]
+            if bad:
+                raise ValueError(f"{bad} are not resource codes CC.II.NNN")
+            return value
+
+        @model_validator(mode="after")
+        def _consistent(self) -> CatalogEntry:
+            problems: list[tuple[str, str]] = []
+            prefix = f"{self.class_}.{self.item}."
+            if not self.code.startswith(prefix):
+                problems.append(("code", f"{self.code!r} does not start with class.item {prefix!r}"))
+            if self.table != f"{self.layer}.{self.name}":
+                problems.append(("table", f"{self.table!r} should be '{self.layer}.{self.name}'"))
+            if self.feed is None and self.format not in ("delta", "parquet"):
+                problems.append(
+                    ("feed", f"a derived table (feed null) is delta or parquet, not {self.format}")
+                )
+            if self.code in self.related:
+                problems.append(("related", "an entry is not related to itself"))
+            if len(set(self.related)) != len(self.related):
+                problems.append(("related", "lists a code twice"))
+            if len(set(self.schema)) != len(self.schema):
+                problems.append(("schema", "lists a contract twice"))
+            if self.open.level == "open":
+                if self.security_grade != "general":
+                    problems.append(("open.level", f"a resource graded {self.security_grade} is not open"))
+                if self.critical_infrastructure:
+                    problems.append(("open.level", "critical infrastructure details are not open"))
+            if problems:
+                raise Problems(problems)
+            return self
+
+        @property
+        def family(self) -> str:
+            """The DAG family: infrastructure (01), freight (02, 04) or mobility (03, 05, 06)."""
+            return FAMILY_BY_CLASS[self.class_]
+
+        @property
+        def is_published(self) -> bool:
+            """True when the resource leaves the lake at all: open to the public or shared."""
+            return self.open.level != "closed" or self.sharing.type != "none"
+
+
+class Catalog:
+    """The validated catalogue: entries sorted by code, and the classes they belong to."""
+
+    def __init__(self, entries: list[CatalogEntry], classes: dict[str, CatalogClass]):
+        self.entries: list[CatalogEntry] = sorted(entries, key=lambda e: e.code)
+        self.classes: dict[str, CatalogClass] = classes
+        self._index: dict[str, CatalogEntry] = {}
+        for entry in self.entries:
+            self._index[entry.code] = entry
+            self._index[entry.name] = entry
+            self._index[entry.table] = entry
+            for contract_name in entry.schema:
+                self._index.setdefault(f"{entry.layer}.{contract_name}", entry)
+
+    def __iter__(self) -> Iterator[CatalogEntry]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, code_or_name: str) -> CatalogEntry:
+        """The entry with this code, name or table: ``03.02.001``, ``taxi_gps``, ``silver.taxi_gps``,
+        or a table of a multi-table entry such as ``silver.gtfs_stop``."""
+        try:
+            return self._index[code_or_name]
+        except KeyError:
+            close = difflib.get_close_matches(code_or_name, list(self._index), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise KeyError(f"no catalogue entry {code_or_name!r}{hint}") from None
+
+    def feeds(self) -> list[CatalogEntry]:
+        """Entries ingested from a feed (derived tables have feed null)."""
+        return [e for e in self.entries if e.feed is not None]
+
+    def by_contract(self, contract_name: str) -> CatalogEntry:
+        """The one entry whose schema lists this contract."""
+        for entry in self.entries:
+            if contract_name in entry.schema:
+                return entry
+        raise KeyError(f"no catalogue entry lists the contract {contract_name!r}")
+
+
+_UNREADABLE = object()
+
+
+def _read_yaml(path: Path, errors: list[str]) -> Any:
+    """The parsed file, or _UNREADABLE after appending the reason to `errors`."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        errors.append(f"{display_path(path)}: not valid YAML: {exc}")
+    except (OSError, UnicodeDecodeError) as exc:
+        errors.append(f"{display_path(path)}: cannot read: {exc}")
+    return _UNREADABLE
+
+
+def _load_classes(path: Path, errors: list[str]) -> dict[str, CatalogClass]:
+    where = display_path(path)
+    raw = _read_yaml(path, errors)
+    if raw is _UNREADABLE:
+        return {}
+    try:
+        parsed = _ClassesFile.model_validate(raw)
+    except ValidationError as exc:
+        errors.extend(format_validation_error(exc, where))
+        return {}
+    classes: dict[str, CatalogClass] = {}
+    for i, cls in enumerate(parsed.classes):
+        if cls.code in classes:
+            errors.append(f"{where}: classes[{i}].code: {cls.code!r} is defined twice")
+        classes[cls.code] = cls
+    return classes
+
+
+def _check_entry(
+    entry: CatalogEntry,
+    path: Path,
+    classes: dict[str, CatalogClass],
+    schema_dir: Path,
+    strict: bool,
+) -> tuple[list[str], dict[str, Contract]]:
+    """Checks of one entry against classes.yaml, its file name and its contracts."""
+    where = display_path(path)
+    errors: list[str] = []
+    expected_file = f"{entry.code}_{entry.name}.yaml"
+    if path.name != expected_file:
+        errors.append(f"{where}: code: the file of entry {entry.code} {entry.name} is named {expected_file}")
+    cls = classes.get(entry.class_)
+    if cls is None:
+        errors.append(f"{where}: class: {entry.class_!r} is not one of {', '.join(classes)}")
+    elif entry.item not in {i.code for i in cls.items}:
+        items = ", ".join(i.code for i in cls.items)
+        errors.append(f"{where}: item: {entry.item!r} is not an item of class {entry.class_} ({items})")
+    contracts: dict[str, Contract] = {}
+    for i, name in enumerate(entry.schema):
+        try:
+            contract = load_contract(name, schema_dir, strict=strict)
+        except ContractError as exc:
+            first, *rest = str(exc).splitlines()
+            errors.append(f"{where}: schema[{i}]: {first}" + "".join(f"\n    {line}" for line in rest))
+            continue
+        contracts[name] = contract
+        if contract.layer != entry.layer:
+            errors.append(
+                f"{where}: schema[{i}]: contract {name} is a {contract.layer} table, "
+                f"the entry is {entry.layer}"
+            )
+        refused = contract.pii_columns("direct")
+        if refused and entry.is_published:
+            errors.append(
+                f"{where}: schema[{i}]: published resource has direct/biometric PII columns {refused}"
+            )
+        personal = contract.pii_columns("indirect")
+        if personal and entry.open.level == "open":
+            errors.append(f"{where}: open.level: open resource has PII columns {personal} in {name}")
+    if len(entry.schema) == 1 and entry.schema[0] != entry.name:
+        errors.append(
+            f"{where}: schema[0]: the one contract of entry {entry.name} must be named {entry.name}"
+        )
+    return errors, contracts
+
+
+def load_catalog(
+    catalog_dir: Path | None = None, schema_dir: Path | None = None, *, strict: bool = False
+) -> Catalog:
+    """Load and validate the whole catalogue; raises CatalogError listing every problem found.
+
+    `strict` also refuses texts that YAML cut at an unquoted comma (otherwise rejoined with a
+    warning); `itlake catalog validate` and the tests load strictly.
+    """
+    settings = get_settings()
+    catalog_dir = Path(catalog_dir) if catalog_dir is not None else settings.catalog_dir
+    schema_dir = Path(schema_dir) if schema_dir is not None else settings.schema_dir
+    errors: list[str] = []
+    classes_path = catalog_dir / "classes.yaml"
+    if not classes_path.exists():
+        errors.append(f"{display_path(classes_path)}: missing; it defines the classes and items")
+    classes = _load_classes(classes_path, errors) if classes_path.exists() else {}
+
+    entries: list[tuple[CatalogEntry, Path]] = []
+    # Codes of every file, even one that fails to parse, so its failure is reported once and not
+    # again as an unknown code in the entries that relate to it.
+    all_codes: set[str] = set()
+    for path in sorted(catalog_dir.glob("*.yaml")):
+        if path.name == "classes.yaml":
+            continue
+        where = display_path(path)
+        raw = _read_yaml(path, errors)
+        if raw is _UNREADABLE:
+            continue
+        if not isinstance(raw, dict):
+            errors.append(f"{where}: an entry is a mapping of fields, not {type(raw).__name__}")
+            continue
+        all_codes.add(str(raw.get("code")))
+        repaired = [f"{where}: {field}: {msg}" for field, msg in repair_cut_texts(raw)]
+        if repaired:
+            if strict:
+                errors.extend(repaired)
+            else:
+                warnings.warn("\n".join(repaired), stacklevel=2)
+        try:
+            entries.append((CatalogEntry.model_validate(raw), path))
+        except ValidationError as exc:
+            errors.extend(format_validation_error(exc, where))
+
+    claimed: dict[str, str] = {}
+    by_code: dict[str, Path] = {}
+    by_name: dict[str, Path] = {}
+    for entry, path in entries:
+        where = display_path(path)
+        if entry.code in by_code:
+            errors.append(
+                f"{where}: code: {entry.code!r} is also the code of {display_path(by_code[entry.code])}"
+            )
+        by_code.setdefault(entry.code, path)
+        if entry.name in by_name:
+            errors.append(
+                f"{where}: name: {entry.name!r} is also the name of {display_path(by_name[entry.name])}"
+            )
+        by_name.setdefault(entry.name, path)
+        entry_errors, contracts = _check_entry(entry, path, classes, schema_dir, strict)
+        errors.extend(entry_errors)
+        for name in contracts:
+            if name in claimed and claimed[name] != entry.code:
+                errors.append(f"{where}: schema: contract {name} already belongs to entry {claimed[name]}")
+            claimed.setdefault(name, entry.code)
+    for entry, path in entries:
+        for i, code in enumerate(entry.related):
+            if code not in all_codes:
+                errors.append(f"{display_path(path)}: related[{i}]: no entry has the code {code!r}")
+    if errors:
+        raise CatalogError(errors)
+    return Catalog([e for e, _ in entries], classes)
+
+
+# --- DCAT-AP / mobilityDCAT-AP export -----------------------------------------------------------
+
+EU = "http://publications.europa.eu/resource/authority/"
+TRANSPORT_THEME = EU + "data-theme/TRAN"
+FREQUENCY = {
+    "realtime": EU + "frequency/UPDATE_CONT",
+    "5min": EU + "frequency/5MIN",
+    "hourly": EU + "frequency/HOURLY",
+    "daily": EU + "frequency/DAILY",
+    "weekly": EU + "frequency/WEEKLY",
+    "monthly": EU + "frequency/MONTHLY",
+    "yearly": EU + "frequency/ANNUAL",
+}
+ACCESS_RIGHTS = {
+    "open": EU + "access-right/PUBLIC",
+    "conditional": EU + "access-right/RESTRICTED",
+    "closed": EU + "access-right/NON_PUBLIC",
+}
+LANGUAGES = [EU + "language/ZHO", EU + "language/ENG"]
+MOBILITY_THEME_BASE = "https://w3id.org/mobilitydcat-ap/mobility-theme/"
+# By "class.item"; the top-level themes of the mobilityDCAT-AP mobility-theme vocabulary.
+MOBILITY_THEME = {
+    "01.01": "static-road-network-data",
+    "01.02": "static-road-network-data",
+    "01.03": "public-transport-scheduled-transport",
+    "01.04": "filling-and-charging-stations",
+    "02.01": "freight-and-logistics",
+    "03.01": "public-transport-scheduled-transport",
+    "03.02": "public-transport-non-scheduled-transport",
+    "03.03": "public-transport-non-scheduled-transport",
+    "03.04": "sharing-and-hiring-services",
+    "04.01": "freight-and-logistics",
+    "04.02": "freight-and-logistics",
+    "04.03": "freight-and-logistics",
+    "05.02": "real-time-traffic-data",
+}
+SPDX = "http://spdx.org/licenses/"
+DELTA_SHARING_PROTOCOL = "https://github.com/delta-io/delta-sharing/blob/main/PROTOCOL.md"
+SYNTHETIC_MARK = "SYNTHETIC DATA — 合成数据"
+
+DCAT_CONTEXT = {
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "dct": "http://purl.org/dc/terms/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "vcard": "http://www.w3.org/2006/vcard/ns#",
+    "adms": "http://www.w3.org/ns/adms#",
+    "mobilitydcatap": "https://w3id.org/mobilitydcat-ap#",
+    "locn": "http://www.w3.org/ns/locn#",
+    "gsp": "http://www.opengis.net/ont/geosparql#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+}
+
+
+def _lang(text: Bilingual, suffix: str = "") -> list[dict[str, str]]:
+    return [
+        {"@value": text.zh + suffix, "@language": "zh"},
+        {"@value": text.en + suffix, "@language": "en"},
+    ]
+
+
+def _licence(licence: str) -> dict[str, Any]:
+    if licence.startswith(("http://", "https://")):
+        return {"@id": licence}
+    if re.fullmatch(r"[A-Za-z0-9.+-]+", licence):
+        return {"@id": SPDX + licence}
+    return {"@type": "dct:LicenseDocument", "rdfs:label": licence}
+
+
+def _bbox_wkt(bbox: tuple[float, float, float, float]) -> str:
+    w, s, e, n = bbox
+    return f"POLYGON(({w} {s}, {e} {s}, {e} {n}, {w} {n}, {w} {s}))"
+
+
+def _distributions(entry: CatalogEntry, base_uri: str) -> list[dict[str, Any]]:
+    rights = entry.sharing.conditions or entry.open.conditions
+    release = f"{base_uri}releases/{entry.name}/"
+    out: list[dict[str, Any]] = []
+    for method in entry.sharing.method:
+        if method == "download":
+            out.append(
+                {
+                    "@id": f"{base_uri}distribution/{entry.code}/parquet",
+                    "@type": "dcat:Distribution",
+                    "dct:title": "Parquet download",
+                    "dcat:accessURL": {"@id": release},
+                    "dct:format": {"@id": EU + "file-type/PARQUET"},
+                    "dcat:mediaType": "application/vnd.apache.parquet",
+                }
+            )
+            out.append(
+                {
+                    "@id": f"{base_uri}distribution/{entry.code}/csv",
+                    "@type": "dcat:Distribution",
+                    "dct:title": "CSV download (UTF-8)",
+                    "dcat:accessURL": {"@id": release},
+                    "dct:format": {"@id": EU + "file-type/CSV"},
+                    "dcat:mediaType": "text/csv",
+                }
+            )
+        elif method == "api":
+            out.append(
+                {
+                    "@id": f"{base_uri}distribution/{entry.code}/api",
+                    "@type": "dcat:Distribution",
+                    "dct:title": "API",
+                    "dcat:accessURL": {"@id": f"{base_uri}api/{entry.name}"},
+                    "dct:format": {"@id": EU + "file-type/JSON"},
+                    "dcat:mediaType": "application/json",
+                }
+            )
+        else:
+            out.append(
+                {
+                    "@id": f"{base_uri}distribution/{entry.code}/delta-sharing",
+                    "@type": "dcat:Distribution",
+                    "dct:title": "Delta Sharing endpoint",
+                    "dct:description": f"share itlake, schema {entry.layer}, table {entry.name}; "
+                    "a bearer token per recipient, with an expiry",
+                    "dcat:accessURL": {"@id": f"{base_uri}delta-sharing/"},
+                    "dct:format": "Delta Sharing",
+                    "dct:conformsTo": {"@id": DELTA_SHARING_PROTOCOL},
+                }
+            )
+    for dist in out:
+        dist["dct:license"] = _licence(entry.licence)
+        if rights:
+            dist["dct:rights"] = {"@type": "dct:RightsStatement", "rdfs:label": rights}
+    return out
+
+
+def _dataset(entry: CatalogEntry, catalog: Catalog, base_uri: str, synthetic: bool) -> dict[str, Any]:
+    suffix = f" [{SYNTHETIC_MARK}]" if synthetic else ""
+    cls = catalog.classes.get(entry.class_)
+    keywords: list[dict[str, str]] = []
+    if cls is not None:
+        keywords += _lang(cls.name)
+        try:
+            keywords += _lang(cls.item(entry.item).name)
+        except KeyError:
+            pass
+    temporal: dict[str, Any] = {
+        "@type": "dct:PeriodOfTime",
+        "dcat:startDate": {"@value": entry.temporal_coverage.start.isoformat(), "@type": "xsd:date"},
+    }
+    if entry.temporal_coverage.end is not None:
+        temporal["dcat:endDate"] = {"@value": entry.temporal_coverage.end.isoformat(), "@type": "xsd:date"}
+    dataset: dict[str, Any] = {
+        "@id": f"{base_uri}dataset/{entry.code}",
+        "@type": "dcat:Dataset",
+        "dct:identifier": entry.code,
+        "dct:title": _lang(entry.title, suffix),
+        "dct:description": _lang(entry.abstract),
+        "dct:publisher": {
+            "@type": "foaf:Agent",
+            "foaf:name": entry.provider.name,
+            "dct:identifier": entry.provider.code,
+        },
+        "dcat:theme": {"@id": TRANSPORT_THEME},
+        "mobilitydcatap:mobilityTheme": {
+            "@id": MOBILITY_THEME_BASE + MOBILITY_THEME.get(f"{entry.class_}.{entry.item}", "other")
+        },
+        "dct:accrualPeriodicity": {"@id": FREQUENCY[entry.update_cycle]},
+        "dct:accessRights": {"@id": ACCESS_RIGHTS[entry.open.level]},
+        "dct:license": _licence(entry.licence),
+        "dct:language": [{"@id": uri} for uri in LANGUAGES],
+        "dct:spatial": {
+            "@type": "dct:Location",
+            "skos:prefLabel": entry.spatial_coverage.name,
+            "dcat:bbox": {"@value": _bbox_wkt(entry.spatial_coverage.bbox), "@type": "gsp:wktLiteral"},
+        },
+        "dct:temporal": temporal,
+        "dcat:contactPoint": {
+            "@type": "vcard:Kind",
+            "vcard:fn": entry.contact.name,
+            "vcard:hasEmail": {"@id": f"mailto:{entry.contact.email}"},
+        },
+        "dct:conformsTo": [{"@id": f"{base_uri}schemas/{name}"} for name in entry.schema],
+        "dcat:keyword": keywords,
+        "dcat:distribution": _distributions(entry, base_uri),
+    }
+    if entry.related:
+        dataset["dct:relation"] = [{"@id": f"{base_uri}dataset/{code}"} for code in entry.related]
+    if synthetic:
+        dataset["dcat:keyword"] = [
+            {"@value": "synthetic data", "@language": "en"},
+            {"@value": "合成数据", "@language": "zh"},
+            *keywords,
+        ]
+        dataset["adms:versionNotes"] = _lang(
+            Bilingual(zh="演示用合成数据，不是真实观测。", en="Synthetic demo data, not real observations.")
+        )
+    return dataset
+
+
+def to_dcat(
+    catalog: Catalog,
+    *,
+    synthetic_codes: set[str] | frozenset[str] = frozenset(),
+    base_uri: str = "https://data.example.org/itlake/",
+) -> dict[str, Any]:
+    """The published part of the catalogue as DCAT-AP / mobilityDCAT-AP JSON-LD.
+
+    One dcat:Dataset per entry that is open or shared; closed, unshared entries stay out. Access
+    rights follow the opening to the public: open -> PUBLIC, conditional -> RESTRICTED, closed
+    (shared with agencies only) -> NON_PUBLIC. Entries in `synthetic_codes` carry the mark
+    "SYNTHETIC DATA — 合成数据" in their titles and keywords.
+    """
+    if not base_uri.endswith("/"):
+        base_uri += "/"
+    unknown = set(synthetic_codes) - {e.code for e in catalog.entries}
+    if unknown:
+        raise KeyError(f"synthetic_codes names codes that are not in the catalogue: {sorted(unknown)}")
+    published = [e for e in catalog.entries if e.is_published]
+    providers = Counter(e.provider for e in published)
+    publisher = providers.most_common(1)[0][0] if providers else None
+    doc: dict[str, Any] = {
+        "@context": DCAT_CONTEXT,
+        "@id": f"{base_uri}catalog",
+        "@type": "dcat:Catalog",
+        "dct:title": _lang(
+            Bilingual(zh="综合交通大数据资源目录", en="Integrated transport data resource catalogue")
+        ),
+        "dct:description": _lang(
+            Bilingual(
+                zh="综合交通大数据中心已共享或开放的数据资源。",
+                en="Data resources shared or opened by the integrated transport big-data centre.",
+            )
+        ),
+        "dct:language": [{"@id": uri} for uri in LANGUAGES],
+        "dcat:themeTaxonomy": {"@id": EU + "data-theme"},
+        "dcat:dataset": [_dataset(e, catalog, base_uri, e.code in synthetic_codes) for e in published],
+    }
+    if publisher is not None:
+        doc["dct:publisher"] = {
+            "@type": "foaf:Agent",
+            "foaf:name": publisher.name,
+            "dct:identifier": publisher.code,
+        }
+    return doc

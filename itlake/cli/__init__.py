@@ -1,0 +1,70 @@
+"""The `itlake` command: catalogue, demo city, ingest, and what is in the lake.
+
+itlake catalog list | show CODE | validate | export --format dcat
+itlake demo generate --out DIR | itlake demo run
+itlake ingest CODE_OR_NAME FILE... [--logical-date YYYY-MM-DD]
+itlake tables
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from itlake.cli.catalog import app as catalog_app
+from itlake.cli.demo import app as demo_app
+from itlake.cli.demo_run import run as demo_run
+
+app = typer.Typer(
+    help="itlake: the integrated transport data lake.", no_args_is_help=True, add_completion=False
+)
+app.add_typer(catalog_app, name="catalog", help="The information resource catalogue.")
+app.add_typer(demo_app, name="demo", help="The synthetic demo city.")
+demo_app.command("run", help="Generate the demo city and run the whole pipeline through Airflow.")(demo_run)
+console = Console()
+
+
+@app.command()
+def ingest(
+    resource: str = typer.Argument(..., help="catalogue code or name, e.g. 03.02.001 or taxi_gps"),
+    paths: list[Path] = typer.Argument(..., help="files to ingest"),
+    logical_date: str = typer.Option(date.today().isoformat(), help="the date the files belong to"),
+) -> None:
+    """Ingest files through landing -> bronze -> silver and print the ledger rows."""
+    from itlake.lake.session import get_spark
+    from itlake.pipeline import ingest_resource
+
+    spark = get_spark("itlake-cli-ingest")
+    result = ingest_resource(spark, resource, date.fromisoformat(logical_date), [str(p) for p in paths])
+    table = Table(
+        "table", "status", "read", "promoted", "duplicate", "quarantined", "message", title="ingest ledger"
+    )
+    for row in result["ledger"]:
+        table.add_row(
+            row["table"],
+            row["status"],
+            *(str(row[k]) for k in ("rows_read", "rows_promoted", "rows_duplicate", "rows_quarantined")),
+            row["message"][:80],
+        )
+    console.print(table)
+
+
+@app.command()
+def tables(as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table")) -> None:
+    """Every Delta table in the lake with its row count and version."""
+    from itlake.lake.session import get_spark
+    from itlake.report import lake_tables
+
+    rows = lake_tables(get_spark("itlake-cli-tables"))
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("layer", "table", "rows", "version", title="lake tables")
+    for row in rows:
+        table.add_row(row["layer"], row["name"], f"{row['rows']:,}", str(row["version"]))
+    console.print(table)

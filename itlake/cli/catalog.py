@@ -1,0 +1,148 @@
+"""`itlake catalog`: list, show, validate and export the information resource catalogue.
+
+itlake catalog list
+itlake catalog show taxi_gps            # or a code: 03.02.001
+itlake catalog validate                 # exit code 1 on any error
+itlake catalog export --format dcat --out dcat.jsonld
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="The information resource catalogue.")
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _load():
+    from itlake.catalog import CatalogError, load_catalog
+
+    try:
+        return load_catalog()
+    except CatalogError as exc:
+        typer.echo(f"The catalogue is invalid ({len(exc.errors)} errors):", err=True)
+        for line in exc.errors:
+            typer.echo(line, err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command("list")
+def list_entries() -> None:
+    """One line per resource: code, name, titles, layer, update cycle, opening and sharing."""
+    from rich.table import Table
+
+    table = Table(
+        "code",
+        "name",
+        "title (zh)",
+        "title (en)",
+        "layer",
+        "update",
+        "open",
+        "sharing",
+        title="information resource catalogue",
+    )
+    for e in _load().entries:
+        table.add_row(
+            e.code, e.name, e.title.zh, e.title.en, e.layer, e.update_cycle, e.open.level, e.sharing.type
+        )
+    _console().print(table)
+
+
+@app.command()
+def show(
+    code_or_name: str = typer.Argument(..., help="a code (03.02.001), name (taxi_gps) or table"),
+) -> None:
+    """Every field of one entry, then the columns of each of its contracts."""
+    from rich.table import Table
+
+    from itlake.contracts import load_contract
+
+    catalog = _load()
+    try:
+        entry = catalog.get(code_or_name)
+    except KeyError as exc:
+        typer.echo(exc.args[0], err=True)
+        raise typer.Exit(1) from None
+    console = _console()
+    fields = Table("field", "value", title=f"{entry.code} {entry.name}", show_header=False)
+    for key, value in entry.model_dump(mode="json", by_alias=True).items():
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        fields.add_row(key, text)
+    fields.add_row("family", entry.family)
+    fields.add_row("is_published", str(entry.is_published))
+    console.print(fields)
+    for name in entry.schema:
+        contract = load_contract(name)
+        columns = Table(
+            "column",
+            "type",
+            "null",
+            "pii",
+            "source",
+            "range / allowed",
+            "description",
+            title=f"{name}: {contract.grain}  key {contract.primary_key}",
+        )
+        for c in contract.columns:
+            limits = c.range if c.range is not None else c.allowed
+            columns.add_row(
+                c.name,
+                c.type + (f" ({c.geometry}, {c.crs})" if c.geometry else ""),
+                "yes" if c.nullable else "no",
+                c.pii,
+                c.source or "",
+                "" if limits is None else json.dumps(list(limits), ensure_ascii=False),
+                f"{c.description.zh} / {c.description.en}",
+            )
+        console.print(columns)
+
+
+@app.command()
+def validate() -> None:
+    """Validate every entry, its cross-references and its contracts; exit code 1 on any error."""
+    from itlake.catalog import CatalogError, load_catalog
+
+    try:
+        catalog = load_catalog(strict=True)
+    except CatalogError as exc:
+        for line in exc.errors:
+            typer.echo(line)
+        typer.echo(f"{len(exc.errors)} errors")
+        raise typer.Exit(1) from None
+    typer.echo(f"{len(catalog)} entries OK")
+
+
+@app.command()
+def export(
+    format: str = typer.Option("dcat", "--format", help="only dcat (DCAT-AP JSON-LD) for now"),
+    out: Path | None = typer.Option(None, "--out", help="write here instead of printing"),
+    synthetic: list[str] = typer.Option([], "--synthetic", help="code of a resource holding synthetic data"),
+) -> None:
+    """Print or write the published part of the catalogue as DCAT-AP / mobilityDCAT-AP JSON-LD."""
+    from itlake.catalog import to_dcat
+
+    if format != "dcat":
+        typer.echo(f"--format {format!r} is not supported; use dcat", err=True)
+        raise typer.Exit(2)
+    catalog = _load()
+    try:
+        document = to_dcat(catalog, synthetic_codes=set(synthetic))
+    except KeyError as exc:
+        typer.echo(exc.args[0], err=True)
+        raise typer.Exit(2) from None
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    if out is None:
+        typer.echo(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n", encoding="utf-8")
+    typer.echo(f"wrote {len(document['dcat:dataset'])} datasets to {out}")

@@ -1,0 +1,49 @@
+"""What the DAG files share: assets named like the catalogue, schedules, default arguments.
+
+Imported at DAG parse time, so it stays light: no Spark, pandas or Great Expectations here.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset
+
+START_DATE = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
+DEFAULT_ARGS = {"owner": "itlake", "retries": 2, "retry_delay": pendulum.duration(minutes=1)}
+
+# Catalogue update cycles as Airflow schedules; a family DAG runs at its most frequent cycle.
+SCHEDULES = {
+    "realtime": "*/5 * * * *",
+    "5min": "*/5 * * * *",
+    "hourly": "@hourly",
+    "daily": "@daily",
+    "weekly": "@weekly",
+    "monthly": "@monthly",
+    "yearly": "@yearly",
+}
+CYCLE_ORDER = list(SCHEDULES)
+
+
+def asset_for(table: str) -> Asset:
+    """The Asset of a lake table, by its catalogue name such as `silver.taxi_gps`."""
+    layer, name = table.split(".", 1)
+    return Asset(name=table, uri=f"itlake://lake/{layer}/{name}", group="itlake")
+
+
+def family_schedule(entries) -> str:
+    return SCHEDULES[min((e.update_cycle for e in entries), key=CYCLE_ORDER.index)]
+
+
+def logical_day(context) -> str:
+    """The service date a run works on: the date carried by the asset event that triggered it,
+    else the run's own logical date (YYYY-MM-DD)."""
+    for events in (context.get("triggering_asset_events") or {}).values():
+        for event in reversed(list(events)):
+            if event.extra and event.extra.get("logical_date"):
+                return event.extra["logical_date"]
+    return context["logical_date"].date().isoformat()
+
+
+def emit(context, table: str, **extra) -> None:
+    """Attach the run's date and figures (row counts) to the asset event of `table`."""
+    context["outlet_events"][asset_for(table)].extra = {"logical_date": logical_day(context), **extra}

@@ -1,0 +1,121 @@
+"""Reading delimited feeds exactly as received: declared encoding, header check, every record.
+
+Clean files take pyarrow's multithreaded reader. If any record has the wrong number of fields,
+the file is read again with Python's csv module so that each such record keeps its exact number
+and text, and goes to quarantine instead of vanishing.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from itlake.feeds.base import FeedError
+
+PYARROW_ENCODINGS = {"utf-8": "utf8", "utf-8-sig": "utf8"}
+
+
+def check_encoding(data: bytes, encoding: str, source: str) -> None:
+    """Refuse bytes that do not decode under the declared encoding, naming the byte offset."""
+    if not data:
+        raise FeedError(f"{source}: the file is empty")
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise FeedError(
+            f"{source}: bytes at offset {err.start} ({data[err.start : err.start + 4].hex(' ')}) do not "
+            f"decode as the declared encoding {encoding}: {err.reason}"
+        ) from None
+
+
+def read_csv_strings(
+    data: bytes, *, encoding: str, expected: list[str], source: str, allow_extra: bool = False
+) -> pa.Table:
+    """Read CSV bytes into a table of string columns named as in the header, in `expected` order.
+
+    A header that lacks an expected column is refused; so is one with columns the contract does
+    not know, unless `allow_extra` (formats such as GTFS allow extra columns).
+    """
+    check_encoding(data, encoding, source)
+    text_start = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+    header = header_fields(text_start, encoding, source)
+    _check_header(header, expected, source, allow_extra)
+    malformed: list[str] = []
+
+    def on_invalid(row) -> str:
+        malformed.append(row.text)
+        return "skip"
+
+    table = pacsv.read_csv(
+        io.BytesIO(text_start),
+        read_options=pacsv.ReadOptions(encoding=PYARROW_ENCODINGS.get(encoding, encoding)),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in header},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    if malformed:
+        return _read_with_csv_module(text_start.decode(encoding), header, expected)
+    table = table.select(expected)
+    n = table.num_rows
+    return table.append_column("_row_number", pa.array(range(1, n + 1), pa.int64())).append_column(
+        "_raw_error", pa.nulls(n, pa.string())
+    )
+
+
+def header_fields(data: bytes, encoding: str, source: str) -> list[str]:
+    """The fields of the first line (a UTF-8 byte order mark already removed)."""
+    first_line = data.split(b"\n", 1)[0].rstrip(b"\r")
+    header = next(csv.reader([first_line.decode(encoding)]), [])
+    if not header or header == [""]:
+        raise FeedError(f"{source}: no header row")
+    return [h.strip() for h in header]
+
+
+def _check_header(header: list[str], expected: list[str], source: str, allow_extra: bool) -> None:
+    missing = [c for c in expected if c not in header]
+    unexpected = [] if allow_extra else [c for c in header if c not in expected]
+    if missing or unexpected:
+        raise FeedError(
+            f"{source}: header does not match the contract: missing {missing or 'none'}, "
+            f"unexpected {unexpected or 'none'} (header: {','.join(header)})"
+        )
+
+
+def _read_with_csv_module(text: str, header: list[str], expected: list[str]) -> pa.Table:
+    columns: dict[str, list] = {name: [] for name in expected}
+    row_numbers: list[int] = []
+    errors: list[str | None] = []
+    reader = csv.reader(io.StringIO(text))
+    next(reader)
+    index = {name: header.index(name) for name in expected}
+    for number, record in enumerate(reader, start=1):
+        row_numbers.append(number)
+        if len(record) == len(header):
+            errors.append(None)
+            for name in expected:
+                columns[name].append(record[index[name]])
+        else:
+            errors.append(
+                f"record has {len(record)} fields, the header has {len(header)}: {','.join(record)[:200]}"
+            )
+            for name in expected:
+                columns[name].append(None)
+    arrays = {name: pa.array(values, pa.string()) for name, values in columns.items()}
+    arrays["_row_number"] = pa.array(row_numbers, pa.int64())
+    arrays["_raw_error"] = pa.array(errors, pa.string())
+    return pa.table(arrays)
+
+
+def read_file_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise FeedError(f"{path}: cannot be read: {err.strerror}") from None

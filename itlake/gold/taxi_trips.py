@@ -1,0 +1,91 @@
+"""Taxi trips from GPS fixes: a trip is a run of consecutive occupied fixes (OpenStatus = 1).
+
+    python jobs/gold_taxi_trips.py --logical-date 2026-11-27
+
+Pickup is the first fix of the run, drop-off the last one before the taxi turns vacant; distance
+sums the great-circle steps between the run's fixes. A run of a single fix has no duration and is
+not a trip. Trips are kept on the service date of their pickup, in the city's time zone.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from itlake.geo.distance import haversine_m_col
+from itlake.geo.zones import with_zone
+
+
+def occupied_runs(gps: DataFrame) -> DataFrame:
+    """Occupied fixes, each with `run_id` numbering the vehicle's occupied runs and its step length."""
+    by_time = Window.partitionBy("vehicle_id").orderBy("fix_time")
+    starts = (F.col("open_status") == 1) & (F.coalesce(F.lag("open_status").over(by_time), F.lit(0)) != 1)
+    fixes = gps.select("vehicle_id", "fix_time", "lon", "lat", "open_status").withColumn(
+        "run_id", F.sum(starts.cast("int")).over(by_time.rowsBetween(Window.unboundedPreceding, 0))
+    )
+    by_run = Window.partitionBy("vehicle_id", "run_id").orderBy("fix_time")
+    return fixes.where(F.col("open_status") == 1).withColumn(
+        "step_m",
+        F.coalesce(
+            haversine_m_col(F.lag("lon").over(by_run), F.lag("lat").over(by_run), F.col("lon"), F.col("lat")),
+            F.lit(0.0),
+        ),
+    )
+
+
+def service_date(ts_col: str, tz: str):
+    return F.to_date(F.from_utc_timestamp(F.col(ts_col), tz))
+
+
+def build_taxi_trips(tz: str):
+    """Curried transform: silver taxi_gps fixes -> gold taxi_trip rows."""
+
+    def transform(gps: DataFrame) -> DataFrame:
+        trips = (
+            occupied_runs(gps)
+            .groupBy("vehicle_id", "run_id")
+            .agg(
+                F.min("fix_time").alias("pickup_time"),
+                F.max("fix_time").alias("dropoff_time"),
+                F.min_by("lon", "fix_time").alias("pickup_lon"),
+                F.min_by("lat", "fix_time").alias("pickup_lat"),
+                F.max_by("lon", "fix_time").alias("dropoff_lon"),
+                F.max_by("lat", "fix_time").alias("dropoff_lat"),
+                F.sum("step_m").alias("distance_m"),
+                F.count("*").cast("int").alias("fix_count"),
+            )
+            .where(F.col("fix_count") >= 2)
+            .withColumn(
+                "trip_id",
+                F.substring(
+                    F.sha2(F.concat_ws("|", "vehicle_id", F.col("pickup_time").cast("string")), 256), 1, 32
+                ),
+            )
+            .withColumn("trip_date", service_date("pickup_time", tz))
+            .withColumn("duration_s", F.unix_timestamp("dropoff_time") - F.unix_timestamp("pickup_time"))
+            .transform(with_zone("pickup_lon", "pickup_lat", "pickup_zone_id"))
+            .transform(with_zone("dropoff_lon", "dropoff_lat", "dropoff_zone_id"))
+        )
+        return trips
+
+    return transform
+
+
+# Fixes read on each side of the service day, so runs that cross midnight are seen whole.
+MARGIN_HOURS = 3
+
+
+def run(spark, logical_date, tz: str) -> int:
+    """Rebuild the taxi_trip partition of one service date; returns its row count."""
+    from datetime import timedelta
+
+    from itlake.lake.tables import read_lake_table, write_partition
+    from itlake.lake.window import service_day_utc
+
+    start, end = service_day_utc(logical_date, tz)
+    margin = timedelta(hours=MARGIN_HOURS)
+    gps = read_lake_table(spark, "taxi_gps").where(
+        (F.col("fix_time") >= F.lit(start - margin)) & (F.col("fix_time") < F.lit(end + margin))
+    )
+    trips = gps.transform(build_taxi_trips(tz)).where(F.col("trip_date") == F.lit(logical_date))
+    return write_partition(trips, "taxi_trip", logical_date)

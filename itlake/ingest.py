@@ -1,0 +1,242 @@
+"""Landing -> bronze -> silver for one received file, with quarantine, quality gate and ledger.
+
+    itlake ingest taxi_gps inbox/taxi_gps/2026-11-27/taxi_gps_20261127.csv
+
+1. landing/: the file is copied as received, named by its sha256.
+2. bronze/: the parser's raw records plus `_batch_id`, `_source_file`, `_row_number`,
+   `_ingested_at`. The batch id is derived from the sha256, so a file ingested again is a no-op.
+3. silver/: typed and conformed by the parser; rows that fail to type or break a contract rule go
+   to quarantine/ with the rule and a reason; duplicates of a key within the batch are counted and
+   dropped; the Great Expectations suite of the contract must pass (an ERROR refuses the batch);
+   the rest is MERGEd by key.
+4. _system.ingest_ledger: one row per batch and table, which must reconcile
+   rows_read = rows_promoted + rows_duplicate + rows_quarantined.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from itlake.config import get_settings
+from itlake.contracts import load_contract
+from itlake.feeds import BatchContext, FeedError, get_feed
+from itlake.lake.delta import append, append_batch, merge_by_key, read_table
+from itlake.lake.paths import table_path
+from itlake.lake.system import LedgerRow, promoted_batches, record_ledger, record_quality
+
+QUARANTINE_COLUMNS = [
+    "_batch_id",
+    "_source_file",
+    "_row_number",
+    "quarantine_rule",
+    "quarantine_reason",
+    "_record",
+]
+
+
+class BatchRefusedError(RuntimeError):
+    """A batch that may not be promoted; its rows are in quarantine and the ledger says why."""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def is_synthetic(path: Path, sha256: str) -> bool:
+    """True when a manifest.json above the file marks it as synthetic (the demo generator writes one)."""
+    for folder in path.resolve().parents:
+        manifest = folder / "manifest.json"
+        if manifest.is_file():
+            content = json.loads(manifest.read_text(encoding="utf-8"))
+            listed = {f.get("sha256") for f in content.get("files", [])}
+            return bool(content.get("synthetic")) and sha256 in listed
+    return False
+
+
+def land(path: Path, entry, logical_date: date, sha256: str) -> Path:
+    """Copy the file as received into landing/; the copy is the one every later stage reads."""
+    target = Path(table_path("landing", entry.name)) / logical_date.isoformat() / f"{sha256[:16]}_{path.name}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(target.suffix + ".partial")
+        shutil.copyfile(path, partial)
+        partial.rename(target)
+    return target
+
+
+def ingest_paths(spark: SparkSession, entry, paths: list[Path], logical_date: date) -> list[LedgerRow]:
+    """Ingest each file in turn; returns every ledger row written."""
+    rows: list[LedgerRow] = []
+    for path in sorted(paths):
+        rows.extend(ingest_file(spark, entry, Path(path), logical_date))
+    return rows
+
+
+def ingest_file(spark: SparkSession, entry, path: Path, logical_date: date) -> list[LedgerRow]:
+    if not path.is_file():
+        raise FeedError(f"{path}: no such file")
+    feed = get_feed(entry.feed)
+    sha256 = file_sha256(path)
+    ctx = BatchContext(
+        batch_id=f"{entry.name}-{sha256[:16]}",
+        sha256=sha256,
+        source_file=path.name,
+        logical_date=logical_date,
+        pseudonym_key=get_settings().pseudonym_key(),
+        encoding=entry.encoding,
+        crs=entry.crs,
+        timezone=entry.timezone,
+    )
+    template = LedgerRow(
+        batch_id=ctx.batch_id,
+        code=entry.code,
+        table="",
+        source_file=path.name,
+        sha256=sha256,
+        logical_date=logical_date,
+        synthetic=is_synthetic(path, sha256),
+    )
+    if all(ctx.batch_id in promoted_batches(spark, name) for name in feed.contracts):
+        row = _finish(
+            replace(
+                template,
+                table=",".join(feed.contracts),
+                status="already_ingested",
+                message="the same file was promoted before; nothing to do",
+            )
+        )
+        record_ledger(spark, [row])
+        return [row]
+    landed = land(path, entry, logical_date, sha256)
+    try:
+        raw_tables = feed.read(landed, ctx)
+    except FeedError as err:
+        row = _finish(replace(template, table=",".join(feed.contracts), status="refused", message=str(err)))
+        record_ledger(spark, [row])
+        raise
+    rows = [
+        promote(spark, feed, name, table, ctx, replace(template, table=name))
+        for name, table in raw_tables.items()
+    ]
+    refused = [r for r in rows if r.status == "refused"]
+    if refused:
+        raise BatchRefusedError("; ".join(r.message for r in refused))
+    return rows
+
+
+def promote(
+    spark: SparkSession, feed, contract_name: str, raw_table, ctx: BatchContext, row: LedgerRow
+) -> LedgerRow:
+    """Bronze then silver for one raw table of one batch; writes and returns its ledger row."""
+    from itlake.quality import quarantine_split, row_rules, validate_frame
+
+    contract = load_contract(contract_name)
+    bronze_path = table_path("bronze", contract_name)
+    bronze = spark.createDataFrame(raw_table).withColumns(
+        {
+            "_batch_id": F.lit(ctx.batch_id),
+            "_source_file": F.lit(ctx.source_file),
+            "_ingested_at": F.current_timestamp(),
+        }
+    )
+    append_batch(bronze, bronze_path, ctx.batch_id)
+    bronze = read_table(spark, bronze_path).where(F.col("_batch_id") == ctx.batch_id)
+    raw_fields = [c for c in bronze.columns if not c.startswith("_")]
+    bronze = bronze.withColumn("_record", F.to_json(F.struct(*[F.col(f"`{c}`") for c in raw_fields])))
+
+    typed = feed.to_silver(bronze, contract_name, ctx).persist()
+    try:
+        row.rows_read = typed.count()
+        unparsed = typed.where(F.col("_parse_error").isNotNull()).withColumns(
+            {"quarantine_rule": F.lit("parse_error"), "quarantine_reason": F.col("_parse_error")}
+        )
+        good, broken = quarantine_split(
+            typed.where(F.col("_parse_error").isNull()).drop("_parse_error"), row_rules(contract)
+        )
+        quarantined = unparsed.select(*QUARANTINE_COLUMNS).unionByName(broken.select(*QUARANTINE_COLUMNS))
+        first = Window.partitionBy(*contract.primary_key).orderBy("_row_number")
+        ranked = good.withColumn("_rank", F.row_number().over(first)).persist()
+        promoted = ranked.where("_rank = 1").drop("_rank", "_record")
+        row.rows_quarantined = quarantined.count()
+        row.rows_duplicate = ranked.where("_rank > 1").count()
+        row.rows_promoted = row.rows_read - row.rows_quarantined - row.rows_duplicate
+
+        share = row.rows_quarantined / row.rows_read if row.rows_read else 0.0
+        if share > contract.quarantine_threshold:
+            reason = (
+                f"batch_refused: {share:.2%} of rows quarantined, over the contract's threshold "
+                f"of {contract.quarantine_threshold:.2%}"
+            )
+            return _refuse(spark, contract_name, typed, quarantined, row, reason)
+
+        report = validate_frame(
+            promoted,
+            contract,
+            dataset=contract_name,
+            batch_id=ctx.batch_id,
+            run_id=f"{ctx.batch_id}-{ctx.logical_date.isoformat()}",
+        )
+        record_quality(spark, report.rows())
+        if not report.success:
+            failed = ", ".join(
+                sorted(
+                    {
+                        f"{r.expectation}({r.column or ''})"
+                        for r in report.results
+                        if not r.success and r.severity == "error"
+                    }
+                )
+            )
+            return _refuse(spark, contract_name, typed, quarantined, row, f"quality_gate: {failed}")
+
+        _write_quarantine(quarantined, contract_name)
+        merge_by_key(
+            promoted,
+            table_path(contract.layer, contract_name),
+            contract.primary_key,
+            partition_by=contract.partition_by,
+        )
+        ranked.unpersist()
+    finally:
+        typed.unpersist()
+    row = _finish(row)
+    row.check()
+    record_ledger(spark, [row])
+    return row
+
+
+def _refuse(spark, contract_name: str, typed: DataFrame, quarantined: DataFrame, row: LedgerRow, reason: str):
+    """Quarantine the whole batch: rows already failing keep their reason, the rest get `reason`."""
+    held = typed.join(quarantined.select("_row_number"), "_row_number", "left_anti").withColumns(
+        {"quarantine_rule": F.lit(reason.split(":", 1)[0]), "quarantine_reason": F.lit(reason)}
+    )
+    _write_quarantine(quarantined.unionByName(held.select(*QUARANTINE_COLUMNS)), contract_name)
+    row.rows_quarantined = row.rows_read
+    row.rows_promoted = row.rows_duplicate = 0
+    row = _finish(replace(row, status="refused", message=f"{contract_name}: {reason}"))
+    row.check()
+    record_ledger(spark, [row])
+    return row
+
+
+def _write_quarantine(quarantined: DataFrame, contract_name: str) -> None:
+    append(
+        quarantined.withColumn("_quarantined_at", F.current_timestamp()),
+        table_path("quarantine", contract_name),
+    )
+
+
+def _finish(row: LedgerRow) -> LedgerRow:
+    return replace(row, finished_at=datetime.now(UTC))

@@ -1,0 +1,52 @@
+"""Launching jobs/ with spark-submit against ITLAKE_SPARK_MASTER, for the Airflow tasks.
+
+The Spark provider's SparkSubmitOperator would pull `pyspark-client`, which installs over the
+full `pyspark` package; this small launcher runs the spark-submit that pyspark ships instead,
+with the same settings as the session factory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from itlake.config import REPO_ROOT
+from itlake.runner import RESULT_PREFIX
+
+
+class JobFailedError(RuntimeError):
+    """A job exited non-zero; the message carries its error and the tail of its log."""
+
+
+def spark_submit_command(job: str, args: list[str]) -> list[str]:
+    from itlake.lake.session import spark_conf
+
+    conf = spark_conf(f"itlake-{job}")
+    submit = shutil.which("spark-submit", path=str(Path(sys.executable).parent)) or "spark-submit"
+    command = [submit, "--master", conf.pop("spark.master"), "--packages", conf.pop("spark.jars.packages")]
+    for key, value in conf.items():
+        command += ["--conf", f"{key}={value}"]
+    return [*command, str(REPO_ROOT / "jobs" / f"{job}.py"), *args]
+
+
+def submit(job: str, args: list[str]) -> dict:
+    """Run one job to completion, echoing its output; return the result it printed."""
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    process = subprocess.run(
+        spark_submit_command(job, args), env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    result: dict = {}
+    for line in process.stdout.splitlines():
+        print(line)
+        if line.startswith(RESULT_PREFIX):
+            result = json.loads(line[len(RESULT_PREFIX) :])
+    if process.returncode != 0 or not result.get("ok"):
+        tail = "\n".join(process.stdout.splitlines()[-20:])
+        raise JobFailedError(
+            f"job {job} failed (exit {process.returncode}): {result.get('error', '')}\n{tail}"
+        )
+    return result

@@ -1,0 +1,289 @@
+"""Validate a Spark DataFrame against its contract's suite, gate on the result, render a page.
+
+    report = validate_frame(df, contract, dataset="silver.taxi_gps", batch_id=b, run_id=r)
+    record_quality(spark, report.rows())    # one row per expectation in _system.quality_results
+    assert_passed(report)                   # QualityGateError when an error expectation failed
+    build_data_docs([report], out_dir)      # a self-contained HTML page per run
+
+GX runs in an ephemeral context (nothing written to disk) on its Spark datasource. GX computes
+roughly one Spark job per expectation, so the frame is persisted for the duration of the
+validation and unpersisted afterwards (GX's own persist is switched off: it never unpersists).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from itlake.quality.rules import INVARIANT
+from itlake.quality.suites import ERROR, build_suite, import_gx
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+    from itlake.contracts import Contract
+
+# A handful of offending values is enough to recognise a problem; more costs driver memory.
+SAMPLE_SIZE = 5
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+
+
+class QualityGateError(RuntimeError):
+    """An error-severity expectation failed; the message names the dataset, batch and failures."""
+
+
+@dataclass(frozen=True)
+class ExpectationResult:
+    """The outcome of one expectation on one batch.
+
+    `expectation` is the GX expectation type, or ``invariant:<name>`` for a contract invariant;
+    `column` is the column (key columns joined by commas) or None for table-level checks.
+    """
+
+    expectation: str
+    column: str | None
+    severity: str
+    success: bool
+    observed_value: str
+    unexpected_count: int | None
+    unexpected_sample: str
+
+    @property
+    def rule(self) -> str:
+        """The name a quarantined row would carry for the same check."""
+        if self.expectation.startswith(f"{INVARIANT}:") or self.column is None:
+            return self.expectation
+        return f"{self.expectation}:{self.column}"
+
+
+@dataclass
+class QualityReport:
+    """The validation of one batch of one dataset; `success` means every error expectation passed."""
+
+    run_id: str
+    dataset: str
+    batch_id: str
+    success: bool
+    results: list[ExpectationResult]
+    checked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    seconds: float = 0.0
+
+    def failures(self, severity: str | None = ERROR) -> list[ExpectationResult]:
+        """Failed expectations of `severity` (every failed one when severity is None)."""
+        return [r for r in self.results if not r.success and (severity is None or r.severity == severity)]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per expectation, in the shape of `_system.quality_results`."""
+        return [
+            {
+                "run_id": self.run_id,
+                "dataset": self.dataset,
+                "batch_id": self.batch_id,
+                "expectation": r.expectation,
+                "column": r.column,
+                "severity": r.severity,
+                "success": r.success,
+                "observed_value": r.observed_value,
+                "unexpected_count": r.unexpected_count,
+                "unexpected_sample": r.unexpected_sample,
+                "checked_at": self.checked_at,
+            }
+            for r in self.results
+        ]
+
+
+def validate_frame(
+    df: DataFrame,
+    contract: Contract,
+    *,
+    dataset: str,
+    batch_id: str,
+    run_id: str,
+    persist: bool = True,
+) -> QualityReport:
+    """Validate `df` against the suite generated from `contract`.
+
+    Lineage columns (names starting with ``_``) are left out, as `check_columns` does. With
+    `persist`, the frame is cached for the validation unless it is cached already.
+    """
+    import time
+
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from pyspark import StorageLevel
+
+    gx = import_gx()
+    started = time.perf_counter()
+    suite = build_suite(contract)
+    frame = df.select(*[f"`{c}`" for c in df.columns if not c.startswith("_")])
+    cached_here = persist and not df.is_cached
+    if cached_here:
+        frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        context = gx.get_context(mode="ephemeral")
+        context.enable_analytics(False)
+        context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        source = context.data_sources.add_spark(name="itlake", persist=False)
+        asset = source.add_dataframe_asset(name=contract.name)
+        batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(
+            batch_parameters={"dataframe": frame}
+        )
+        outcome = batch.validate(suite, result_format=RESULT_FORMAT)
+    finally:
+        if cached_here:
+            frame.unpersist()
+    results = [_result(r) for r in outcome.results]
+    return QualityReport(
+        run_id=run_id,
+        dataset=dataset,
+        batch_id=batch_id,
+        success=all(r.success for r in results if r.severity == ERROR),
+        results=results,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _result(gx_result) -> ExpectationResult:
+    """One GX ExpectationValidationResult, flattened."""
+    config = gx_result.expectation_config
+    meta = config.meta or {}
+    kwargs = config.kwargs
+    rule = meta.get("rule", "")
+    expectation = rule if rule.startswith(f"{INVARIANT}:") else config.type
+    if "column" in kwargs:
+        column = kwargs["column"]
+    elif "column_list" in kwargs:
+        column = ",".join(kwargs["column_list"])
+    else:
+        column = None
+    result = gx_result.result or {}
+    exception = gx_result.exception_info or {}
+    unexpected_count = result.get("unexpected_count")
+    sample: Any = result.get("partial_unexpected_list", [])
+    if exception.get("raised_exception"):
+        observed = f"error: {exception.get('exception_message')}"
+    elif "observed_value" in result:
+        value = result["observed_value"]
+        observed = value if isinstance(value, str) else _json(value)
+        if expectation.startswith(f"{INVARIANT}:") and isinstance(value, int):
+            unexpected_count = value
+        mismatched = (result.get("details") or {}).get("mismatched")
+        if mismatched:
+            sample = mismatched
+    elif unexpected_count is not None:
+        observed = f"{unexpected_count} of {result.get('element_count')} rows unexpected"
+    else:
+        observed = _json(result)
+    if isinstance(sample, list):
+        sample = sample[:SAMPLE_SIZE]
+    return ExpectationResult(
+        expectation=expectation,
+        column=column,
+        severity=meta.get("severity", ERROR),
+        success=bool(gx_result.success),
+        observed_value=observed,
+        unexpected_count=None if unexpected_count is None else int(unexpected_count),
+        unexpected_sample=_json(sample),
+    )
+
+
+def assert_passed(report: QualityReport) -> QualityReport:
+    """Return `report` if every error expectation passed; raise QualityGateError otherwise."""
+    failed = report.failures(ERROR)
+    if not failed:
+        return report
+    listed = "; ".join(f"{r.rule} ({r.observed_value})" for r in failed)
+    raise QualityGateError(
+        f"quality gate failed for {report.dataset}, batch {report.batch_id} (run {report.run_id}): "
+        f"{len(failed)} error expectation(s) failed: {listed}"
+    )
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; }}
+table {{ border-collapse: collapse; margin-bottom: 2em; }}
+th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }}
+.pass {{ color: #1a7f37; }} .fail {{ color: #cf222e; font-weight: bold; }} .warn {{ color: #9a6700; }}
+code {{ font-size: 0.9em; }}
+</style></head><body>
+<h1>{title}</h1>
+{body}
+</body></html>
+"""
+
+
+def _status(r: ExpectationResult) -> tuple[str, str]:
+    if r.success:
+        return "pass", "passed"
+    return ("fail", "FAILED") if r.severity == ERROR else ("warn", "warning")
+
+
+def _report_html(report: QualityReport) -> str:
+    e = html.escape
+    verdict = "passed" if report.success else "FAILED"
+    rows = "\n".join(
+        "<tr><td class='{cls}'>{status}</td><td><code>{exp}</code></td><td>{col}</td><td>{sev}</td>"
+        "<td>{obs}</td><td>{count}</td><td><code>{sample}</code></td></tr>".format(
+            cls=_status(r)[0],
+            status=_status(r)[1],
+            exp=e(r.expectation),
+            col=e(r.column or ""),
+            sev=e(r.severity),
+            obs=e(r.observed_value),
+            count="" if r.unexpected_count is None else r.unexpected_count,
+            sample=e(r.unexpected_sample),
+        )
+        for r in report.results
+    )
+    return (
+        f"<h2>{e(report.dataset)} <small>batch {e(report.batch_id)}</small></h2>\n"
+        f"<p class='{'pass' if report.success else 'fail'}'>{verdict}: "
+        f"{sum(r.success for r in report.results)} of {len(report.results)} expectations met; "
+        f"checked {report.checked_at:%Y-%m-%d %H:%M:%S} UTC in {report.seconds:.1f} s</p>\n"
+        "<table><tr><th>status</th><th>expectation</th><th>column</th><th>severity</th>"
+        f"<th>observed</th><th>unexpected</th><th>sample</th></tr>\n{rows}\n</table>"
+    )
+
+
+def _file_name(run_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id) + ".html"
+
+
+def build_data_docs(reports: list[QualityReport], out_dir: str | Path) -> Path:
+    """Write one self-contained HTML page per run and an index linking them; return the index.
+
+    GX's own Data Docs need a file-backed context and its stores; this page shows the same
+    content (each expectation, its status and observed value) without either.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    by_run: dict[str, list[QualityReport]] = {}
+    for report in reports:
+        by_run.setdefault(report.run_id, []).append(report)
+    links = []
+    for run_id, run_reports in by_run.items():
+        title = f"itlake quality — run {run_id}"
+        body = "\n".join(_report_html(r) for r in run_reports)
+        name = _file_name(run_id)
+        (out / name).write_text(_PAGE.format(title=html.escape(title), body=body), encoding="utf-8")
+        ok = all(r.success for r in run_reports)
+        links.append(
+            f"<li><a href='{html.escape(name)}'>{html.escape(run_id)}</a> "
+            f"<span class='{'pass' if ok else 'fail'}'>{'passed' if ok else 'FAILED'}</span></li>"
+        )
+    index = out / "index.html"
+    index.write_text(
+        _PAGE.format(title="itlake quality runs", body="<ul>\n" + "\n".join(links) + "\n</ul>"),
+        encoding="utf-8",
+    )
+    return index

@@ -1,0 +1,18 @@
+"""Write the information resource catalogue to `_system.catalog` and its DCAT export beside it.
+
+spark-submit jobs/sync_catalog.py --logical-date 2026-11-27
+"""
+
+from __future__ import annotations
+
+from itlake.runner import main
+
+
+def body(spark, args) -> dict:
+    from itlake.pipeline import sync_catalog
+
+    return sync_catalog(spark)
+
+
+if __name__ == "__main__":
+    main("sync_catalog", __doc__, body)

@@ -1,0 +1,288 @@
+"""The information resource catalogue: the real entries, the errors a bad entry gives, and the
+DCAT-AP export compared with values written by hand."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+
+from itlake.catalog import CatalogError, load_catalog, to_dcat
+from itlake.config import get_settings
+from itlake.contracts import display_path
+
+CATALOG_DIR = get_settings().catalog_dir
+SCHEMA_DIR = get_settings().schema_dir
+EU = "http://publications.europa.eu/resource/authority/"
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_catalog()
+
+
+@pytest.fixture
+def catalog_copy(tmp_path) -> Path:
+    """A copy of the real catalogue in tmp_path, to break one entry at a time."""
+    target = tmp_path / "catalog"
+    shutil.copytree(CATALOG_DIR, target)
+    return target
+
+
+def edit(path: Path, change) -> None:
+    entry = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(entry)
+    path.write_text(yaml.safe_dump(entry, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def errors_of(catalog_dir: Path) -> list[str]:
+    with pytest.raises(CatalogError) as err, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        load_catalog(catalog_dir, SCHEMA_DIR)
+    return err.value.errors
+
+
+def test_real_catalogue_is_valid_strictly():
+    catalog = load_catalog(strict=True)
+    assert len(catalog) == 19
+
+
+def test_entries_sorted_by_code(catalog):
+    assert [e.code for e in catalog.entries] == [
+        "01.01.001",
+        "01.02.001",
+        "01.03.001",
+        "01.04.001",
+        "02.01.001",
+        "03.01.001",
+        "03.01.002",
+        "03.01.003",
+        "03.01.004",
+        "03.02.001",
+        "03.02.002",
+        "03.03.001",
+        "03.04.001",
+        "03.04.002",
+        "03.04.003",
+        "04.01.001",
+        "04.02.001",
+        "05.01.001",
+        "06.01.001",
+    ]
+
+
+def test_get_by_code_name_or_table(catalog):
+    gps = catalog.get("03.02.001")
+    assert catalog.get("taxi_gps") is gps and catalog.get("silver.taxi_gps") is gps
+    assert (gps.table, gps.feed, gps.format, gps.update_cycle) == (
+        "silver.taxi_gps",
+        "taxi_gps",
+        "csv",
+        "5min",
+    )
+    assert gps.schema == ["taxi_gps"]
+    assert catalog.get("waybill").encoding == "gbk"
+    assert catalog.get("gtfs").schema == [
+        "gtfs_stop",
+        "gtfs_route",
+        "gtfs_trip",
+        "gtfs_stop_time",
+        "gtfs_calendar",
+    ]
+    with pytest.raises(KeyError, match="no catalogue entry 'taxi_gsp'; did you mean taxi_gps"):
+        catalog.get("taxi_gsp")
+
+
+def test_family_and_publication(catalog):
+    assert catalog.get("road_network").family == "infrastructure"
+    assert catalog.get("truck_position").family == "freight"
+    assert catalog.get("waybill").family == "freight"
+    assert catalog.get("od_taxi_hourly").family == "mobility"
+    assert catalog.get("maas_taxi_zone_hour").family == "mobility"
+    bridge = catalog.get("bridge_tunnel")
+    assert (bridge.security_grade, bridge.critical_infrastructure, bridge.open.level) == (
+        "important",
+        True,
+        "closed",
+    )
+    assert bridge.is_published  # shared with agencies, on conditions
+    assert catalog.classes["03"].name.zh == "客运出行"
+    assert catalog.classes["03"].item("04").name.en == "shared bikes"
+
+
+def test_feeds_leave_out_derived_tables(catalog):
+    derived = {e.name for e in catalog.entries} - {e.name for e in catalog.feeds()}
+    assert derived == {"taxi_trip", "od_taxi_hourly", "maas_taxi_zone_hour"}
+
+
+def test_bad_enum_names_file_and_field(catalog_copy):
+    edit(catalog_copy / "03.02.001_taxi_gps.yaml", lambda e: e["sharing"].update(type="public"))
+    assert errors_of(catalog_copy) == [
+        f"{catalog_copy}/03.02.001_taxi_gps.yaml: sharing.type: 'public' is not one of "
+        "unconditional, conditional, none"
+    ]
+
+
+def test_errors_are_collected_across_files(catalog_copy):
+    edit(catalog_copy / "03.02.001_taxi_gps.yaml", lambda e: e.update(update_cycle="fortnightly"))
+    edit(
+        catalog_copy / "04.01.001_waybill.yaml", lambda e: e.update(table="gold.waybill", retention="2 years")
+    )
+    errors = [line.removeprefix(f"{catalog_copy}/") for line in errors_of(catalog_copy)]
+    assert errors == [
+        "03.02.001_taxi_gps.yaml: update_cycle: 'fortnightly' is not one of "
+        "realtime, 5min, hourly, daily, weekly, monthly, yearly",
+        "04.01.001_waybill.yaml: retention: '2 years' is not an ISO-8601 duration such as P2Y or P90D",
+    ]
+    # table is checked once the fields parse
+    edit(catalog_copy / "04.01.001_waybill.yaml", lambda e: e.update(retention="P3Y"))
+    edit(catalog_copy / "03.02.001_taxi_gps.yaml", lambda e: e.update(update_cycle="5min"))
+    assert [line.removeprefix(f"{catalog_copy}/") for line in errors_of(catalog_copy)] == [
+        "04.01.001_waybill.yaml: table: 'gold.waybill' should be 'silver.waybill'"
+    ]
+
+
+def test_duplicate_code_fails(catalog_copy):
+    source = catalog_copy / "03.02.001_taxi_gps.yaml"
+    twin = catalog_copy / "03.02.001_taxi_gps_copy.yaml"
+    shutil.copy(source, twin)
+    edit(twin, lambda e: e.update(name="taxi_gps_copy", table="silver.taxi_gps_copy", schema=["taxi_trip"]))
+    errors = errors_of(catalog_copy)
+    assert f"{twin}: code: '03.02.001' is also the code of {source}" in errors
+
+
+def test_unknown_related_code_and_schema_fail(catalog_copy):
+    edit(catalog_copy / "03.02.002_taxi_trip.yaml", lambda e: e.update(related=["03.02.001", "03.02.009"]))
+    edit(catalog_copy / "04.02.001_port_throughput.yaml", lambda e: e.update(schema=["port_throughputs"]))
+    errors = [line.removeprefix(f"{catalog_copy}/") for line in errors_of(catalog_copy)]
+    assert "03.02.002_taxi_trip.yaml: related[1]: no entry has the code '03.02.009'" in errors
+    missing = display_path(SCHEMA_DIR / "port_throughputs.yaml")
+    assert (
+        f"04.02.001_port_throughput.yaml: schema[0]: {missing}: no contract named "
+        "'port_throughputs'; did you mean port_throughput?"
+    ) in errors
+
+
+def test_code_must_match_class_item_and_classes_yaml(catalog_copy):
+    edit(catalog_copy / "04.02.001_port_throughput.yaml", lambda e: e.update({"item": "03"}))
+    edit(
+        catalog_copy / "03.04.001_gbfs_station_information.yaml",
+        lambda e: e.update({"code": "03.05.001", "item": "05"}),
+    )
+    errors = [line.removeprefix(f"{catalog_copy}/") for line in errors_of(catalog_copy)]
+    assert (
+        "04.02.001_port_throughput.yaml: code: '04.02.001' does not start with class.item '04.03.'" in errors
+    )
+    assert (
+        "03.04.001_gbfs_station_information.yaml: item: '05' is not an item of class 03 (01, 02, 03, 04)"
+        in errors
+    )
+
+
+def test_open_resource_refuses_personal_data_and_critical_infrastructure(catalog_copy):
+    edit(catalog_copy / "03.02.001_taxi_gps.yaml", lambda e: e["open"].update(level="open"))
+    edit(catalog_copy / "01.02.001_bridge_tunnel.yaml", lambda e: e["open"].update(level="open"))
+    errors = [line.removeprefix(f"{catalog_copy}/") for line in errors_of(catalog_copy)]
+    assert errors == [
+        "01.02.001_bridge_tunnel.yaml: open.level: a resource graded important is not open",
+        "01.02.001_bridge_tunnel.yaml: open.level: critical infrastructure details are not open",
+        "03.02.001_taxi_gps.yaml: open.level: open resource has PII columns ['vehicle_id'] in taxi_gps",
+    ]
+
+
+def test_dcat_for_taxi_od(catalog):
+    doc = to_dcat(catalog)
+    assert doc["@type"] == "dcat:Catalog"
+    assert doc["@context"]["dcat"] == "http://www.w3.org/ns/dcat#"
+    assert doc["@context"]["mobilitydcatap"] == "https://w3id.org/mobilitydcat-ap#"
+    od = next(d for d in doc["dcat:dataset"] if d["dct:identifier"] == "05.01.001")
+    assert od["@type"] == "dcat:Dataset"
+    assert od["dct:title"] == [
+        {"@value": "出租车区县间小时OD流量", "@language": "zh"},
+        {"@value": "Hourly district-to-district taxi OD flows", "@language": "en"},
+    ]
+    assert od["dct:accessRights"] == {"@id": EU + "access-right/PUBLIC"}
+    assert od["dct:accrualPeriodicity"] == {"@id": EU + "frequency/DAILY"}
+    assert od["dcat:theme"] == {"@id": EU + "data-theme/TRAN"}
+    assert od["dct:license"] == {"@id": "http://spdx.org/licenses/CC-BY-4.0"}
+    assert od["dct:publisher"]["foaf:name"] == "深圳市交通运输局综合交通大数据中心"
+    assert od["dcat:contactPoint"]["vcard:hasEmail"] == {"@id": "mailto:data@itlake.example.org"}
+    assert od["dct:temporal"]["dcat:startDate"] == {"@value": "2024-01-01", "@type": "xsd:date"}
+    assert od["dct:spatial"]["dcat:bbox"]["@value"] == (
+        "POLYGON((113.75 22.39, 114.63 22.39, 114.63 22.87, 113.75 22.87, 113.75 22.39))"
+    )
+    assert od["dct:relation"] == [{"@id": "https://data.example.org/itlake/dataset/03.02.002"}]
+    assert [d["dct:title"] for d in od["dcat:distribution"]] == [
+        "Parquet download",
+        "CSV download (UTF-8)",
+        "Delta Sharing endpoint",
+    ]
+    assert od["dcat:distribution"][0]["dct:format"] == {"@id": EU + "file-type/PARQUET"}
+
+
+def test_dcat_access_rights_follow_opening(catalog):
+    by_code = {d["dct:identifier"]: d for d in to_dcat(catalog)["dcat:dataset"]}
+    gps = by_code["03.02.001"]
+    assert gps["dct:accessRights"] == {"@id": EU + "access-right/NON_PUBLIC"}
+    assert gps["dct:accrualPeriodicity"] == {"@id": EU + "frequency/5MIN"}
+    assert [d["dct:title"] for d in gps["dcat:distribution"]] == ["Delta Sharing endpoint"]
+    assert by_code["06.01.001"]["dct:accessRights"] == {"@id": EU + "access-right/RESTRICTED"}
+    assert by_code["03.01.002"]["dct:accrualPeriodicity"] == {"@id": EU + "frequency/UPDATE_CONT"}
+
+
+def test_dcat_marks_synthetic_data_and_leaves_out_unpublished(catalog_copy):
+    def close(entry):
+        entry["sharing"] = {"type": "none", "conditions": None, "method": []}
+
+    edit(catalog_copy / "04.01.001_waybill.yaml", close)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        catalog = load_catalog(catalog_copy, SCHEMA_DIR)
+    doc = to_dcat(catalog, synthetic_codes={"05.01.001"}, base_uri="https://portal.example.cn/open")
+    by_code = {d["dct:identifier"]: d for d in doc["dcat:dataset"]}
+    assert "04.01.001" not in by_code and len(by_code) == 18
+    od = by_code["05.01.001"]
+    assert od["@id"] == "https://portal.example.cn/open/dataset/05.01.001"
+    assert od["dct:title"][0]["@value"] == "出租车区县间小时OD流量 [SYNTHETIC DATA — 合成数据]"
+    assert (
+        od["dct:title"][1]["@value"]
+        == "Hourly district-to-district taxi OD flows [SYNTHETIC DATA — 合成数据]"
+    )
+    assert {"@value": "合成数据", "@language": "zh"} in od["dcat:keyword"]
+    assert by_code["03.02.001"]["dct:title"][1]["@value"] == "Taxi GPS fixes"
+    with pytest.raises(KeyError, match="09.09.999"):
+        to_dcat(catalog, synthetic_codes={"09.09.999"})
+
+
+def test_cli_validate_and_export(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from itlake.cli.catalog import app
+
+    small = tmp_path / "catalog"
+    small.mkdir()
+    shutil.copy(CATALOG_DIR / "classes.yaml", small)
+    shutil.copy(CATALOG_DIR / "04.02.001_port_throughput.yaml", small)
+    monkeypatch.setenv("ITLAKE_CATALOG_DIR", str(small))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        result = runner.invoke(app, ["validate"])
+        assert (result.exit_code, result.output) == (0, "1 entries OK\n")
+        out = tmp_path / "dcat.jsonld"
+        result = runner.invoke(app, ["export", "--format", "dcat", "--out", str(out)])
+        assert result.exit_code == 0 and '"dct:identifier": "04.02.001"' in out.read_text(encoding="utf-8")
+        edit(small / "04.02.001_port_throughput.yaml", lambda e: e.update(layer="bronze"))
+        result = runner.invoke(app, ["validate"])
+        assert result.exit_code == 1
+        assert (
+            "04.02.001_port_throughput.yaml: layer: 'bronze' is not one of silver, gold, open"
+            in result.output
+        )
+    finally:
+        get_settings.cache_clear()
