@@ -36,7 +36,6 @@ from itlake.contracts import (
     display_path,
     format_validation_error,
     load_contract,
-    repair_cut_texts,
 )
 
 CODE_PATTERN = r"^\d{2}\.\d{2}\.\d{3}$"
@@ -330,7 +329,6 @@ def _check_entry(
     path: Path,
     classes: dict[str, CatalogClass],
     schema_dir: Path,
-    strict: bool,
 ) -> tuple[list[str], dict[str, Contract]]:
     """Checks of one entry against classes.yaml, its file name and its contracts."""
     where = display_path(path)
@@ -347,7 +345,7 @@ def _check_entry(
     contracts: dict[str, Contract] = {}
     for i, name in enumerate(entry.schema):
         try:
-            contract = load_contract(name, schema_dir, strict=strict)
+            contract = load_contract(name, schema_dir)
         except ContractError as exc:
             first, *rest = str(exc).splitlines()
             errors.append(f"{where}: schema[{i}]: {first}" + "".join(f"\n    {line}" for line in rest))
@@ -373,14 +371,8 @@ def _check_entry(
     return errors, contracts
 
 
-def load_catalog(
-    catalog_dir: Path | None = None, schema_dir: Path | None = None, *, strict: bool = False
-) -> Catalog:
-    """Load and validate the whole catalogue; raises CatalogError listing every problem found.
-
-    `strict` also refuses texts that YAML cut at an unquoted comma (otherwise rejoined with a
-    warning); `itlake catalog validate` and the tests load strictly.
-    """
+def load_catalog(catalog_dir: Path | None = None, schema_dir: Path | None = None) -> Catalog:
+    """Load and validate the whole catalogue; raises CatalogError listing every problem found."""
     settings = get_settings()
     catalog_dir = Path(catalog_dir) if catalog_dir is not None else settings.catalog_dir
     schema_dir = Path(schema_dir) if schema_dir is not None else settings.schema_dir
@@ -405,12 +397,6 @@ def load_catalog(
             errors.append(f"{where}: an entry is a mapping of fields, not {type(raw).__name__}")
             continue
         all_codes.add(str(raw.get("code")))
-        repaired = [f"{where}: {field}: {msg}" for field, msg in repair_cut_texts(raw)]
-        if repaired:
-            if strict:
-                errors.extend(repaired)
-            else:
-                warnings.warn("\n".join(repaired), stacklevel=2)
         try:
             entries.append((CatalogEntry.model_validate(raw), path))
         except ValidationError as exc:
@@ -431,7 +417,7 @@ def load_catalog(
                 f"{where}: name: {entry.name!r} is also the name of {display_path(by_name[entry.name])}"
             )
         by_name.setdefault(entry.name, path)
-        entry_errors, contracts = _check_entry(entry, path, classes, schema_dir, strict)
+        entry_errors, contracts = _check_entry(entry, path, classes, schema_dir)
         errors.extend(entry_errors)
         for name in contracts:
             if name in claimed and claimed[name] != entry.code:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import difflib
 import re
-import warnings
 from functools import lru_cache
+from itertools import takewhile
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -123,31 +123,26 @@ class _Strict(BaseModel):
 
 
 class Bilingual(_Strict):
-    """A text in Chinese and English; both are required."""
+    """A text in Chinese and English; both are required, and no other key is allowed."""
 
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
 
     @model_validator(mode="before")
     @classmethod
-    def _no_text_cut_at_comma(cls, data: object) -> object:
-        # In a YAML flow mapping `{zh: 纬度, en: Latitude, WGS-84}` an unquoted comma ends the
-        # value, and the rest becomes a key with no value: say so instead of "unknown field".
+    def _comma_hint(cls, data: object) -> object:
+        # In a flow mapping `{zh: 经度, en: Longitude, WGS-84}` an unquoted comma ends the text and
+        # `WGS-84` becomes a key with no value: name it and show the quoted text.
         if isinstance(data, dict):
             keys = list(data)
-            stray = [k for k in keys if k not in ("zh", "en") and data[k] is None]
-            if stray:
-                cut = keys[keys.index(stray[0]) - 1]
-                whole = ", ".join([str(data.get(cut))] + [str(k) for k in stray])
-                raise Problems(
-                    [
-                        (
-                            str(cut),
-                            f"text cut at an unquoted comma (YAML read {stray[0]!r} as a key); "
-                            f'quote it: {cut}: "{whole}"',
-                        )
-                    ]
-                )
+            for i, key in enumerate(keys[1:], 1):
+                if key not in ("zh", "en") and data[key] is None:
+                    rest = takewhile(lambda k: k not in ("zh", "en") and data[k] is None, keys[i:])
+                    whole = ", ".join(map(str, [data[keys[i - 1]], *rest]))
+                    raise ValueError(
+                        f"unexpected key {key!r} — a text with a comma must be quoted: "
+                        f'{keys[i - 1]}: "{whole}"'
+                    )
         return data
 
 
@@ -355,44 +350,8 @@ def _schema_dir(schema_dir: Path | None) -> Path:
     return Path(schema_dir) if schema_dir is not None else get_settings().schema_dir
 
 
-def repair_cut_texts(node: object, path: str = "") -> list[tuple[str, str]]:
-    """Rejoin bilingual texts that YAML cut at an unquoted comma; return (field path, message) each.
-
-    In a flow mapping ``{zh: 纬度, en: Latitude, WGS-84}`` the comma ends the value and ``WGS-84``
-    becomes a key with no value. The text is rejoined in place so the file still loads, and the
-    problem is returned so that strict validation (``itlake catalog validate``) can refuse it.
-    """
-    found: list[tuple[str, str]] = []
-    if isinstance(node, dict):
-        keys = list(node)
-        if "zh" in keys or "en" in keys:
-            stray = [k for k in keys if k not in ("zh", "en") and node[k] is None]
-            if stray:
-                cut = keys[keys.index(stray[0]) - 1]
-                whole = ", ".join([str(node[cut])] + [str(k) for k in stray])
-                found.append(
-                    (
-                        _join(path, str(cut)),
-                        f"text cut at an unquoted comma (YAML read {stray[0]!r} as a key); quote it: "
-                        f'{cut}: "{whole}"',
-                    )
-                )
-                node[cut] = whole
-                for k in stray:
-                    del node[k]
-        for key, value in node.items():
-            found += repair_cut_texts(value, _join(path, str(key)))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            found += repair_cut_texts(value, f"{path}[{i}]")
-    return found
-
-
-def parse_contract(path: Path, *, strict: bool = False) -> Contract:
-    """Read and validate one contract file; the file's stem must be the contract's name.
-
-    A bilingual text cut at an unquoted comma is rejoined with a warning, or refused when `strict`.
-    """
+def parse_contract(path: Path) -> Contract:
+    """Read and validate one contract file; the file's stem must be the contract's name."""
     where = display_path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -402,18 +361,12 @@ def parse_contract(path: Path, *, strict: bool = False) -> Contract:
         raise ContractError(f"{where}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ContractError(f"{where}: a contract is a mapping, not {type(raw).__name__}")
-    repaired = [f"{where}: {field}: {msg}" for field, msg in repair_cut_texts(raw)]
     try:
         contract = Contract.model_validate(raw)
     except ValidationError as exc:
-        raise ContractError("\n".join(repaired + format_validation_error(exc, where))) from None
+        raise ContractError("\n".join(format_validation_error(exc, where))) from None
     if contract.name != path.stem:
-        repaired.append(f"{where}: name: {contract.name!r} differs from the file name {path.stem!r}")
-        raise ContractError("\n".join(repaired))
-    if repaired:
-        if strict:
-            raise ContractError("\n".join(repaired))
-        warnings.warn("\n".join(repaired), stacklevel=2)
+        raise ContractError(f"{where}: name: {contract.name!r} differs from the file name {path.stem!r}")
     return contract
 
 
@@ -432,28 +385,22 @@ def _load_cached(schema_dir: Path, name: str) -> Contract:
     return parse_contract(_contract_path(schema_dir, name))
 
 
-def load_contract(name: str, schema_dir: Path | None = None, *, strict: bool = False) -> Contract:
-    """The contract `name` from `schema_dir` (default: the settings' schema_dir), cached.
-
-    With `strict`, the file is read again and texts cut at a comma are errors, not warnings.
-    """
-    directory = _schema_dir(schema_dir).resolve()
-    if strict:
-        return parse_contract(_contract_path(directory, name), strict=True)
-    return _load_cached(directory, name)
+def load_contract(name: str, schema_dir: Path | None = None) -> Contract:
+    """The contract `name` from `schema_dir` (default: the settings' schema_dir), cached."""
+    return _load_cached(_schema_dir(schema_dir).resolve(), name)
 
 
 load_contract.cache_clear = _load_cached.cache_clear  # type: ignore[attr-defined]
 
 
-def load_contracts(schema_dir: Path | None = None, *, strict: bool = False) -> dict[str, Contract]:
+def load_contracts(schema_dir: Path | None = None) -> dict[str, Contract]:
     """Every contract in `schema_dir`, by name; raises one ContractError listing every bad file."""
     directory = _schema_dir(schema_dir).resolve()
     contracts: dict[str, Contract] = {}
     errors: list[str] = []
     for path in sorted(directory.glob("*.yaml")):
         try:
-            contracts[path.stem] = load_contract(path.stem, directory, strict=strict)
+            contracts[path.stem] = load_contract(path.stem, directory)
         except ContractError as exc:
             errors.append(str(exc))
     if errors:

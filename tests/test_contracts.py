@@ -4,7 +4,6 @@ contract fails with a message that names the file and the field."""
 from __future__ import annotations
 
 import textwrap
-import warnings
 from pathlib import Path
 
 import pyarrow as pa
@@ -74,9 +73,8 @@ def test_the_feeds_of_the_catalogue_all_have_contracts():
 
 
 @pytest.mark.parametrize("name", CONTRACT_NAMES)
-def test_contract_is_valid_strictly(name):
-    """Strict loading also refuses bilingual texts that YAML cut at an unquoted comma."""
-    contract = load_contract(name, strict=True)
+def test_contract_is_valid(name):
+    contract = load_contract(name)
     assert contract.name == name
 
 
@@ -85,9 +83,7 @@ def test_spark_and_arrow_schemas_agree(name):
     """Spark's own StructType -> Arrow conversion gives the contract's Arrow schema exactly."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        contract = load_contract(name)
+    contract = load_contract(name)
     spark_schema = contract.spark_schema()
     arrow = contract.arrow_schema()
     assert spark_schema.fieldNames() == arrow.names == contract.column_names
@@ -104,7 +100,7 @@ def test_spark_and_arrow_schemas_agree(name):
 def test_taxi_gps_types_written_by_hand():
     from pyspark.sql import types as T
 
-    contract = load_contract("taxi_gps", strict=False)
+    contract = load_contract("taxi_gps")
     arrow = contract.arrow_schema()
     assert arrow.field("vehicle_id").type == pa.string() and not arrow.field("vehicle_id").nullable
     assert arrow.field("fix_time").type == pa.timestamp("us", tz="UTC")
@@ -230,21 +226,29 @@ def test_unknown_field_and_missing_description(tmp_path):
     assert "probe.yaml: columns[1].description.en: required field is missing" in message
 
 
-def test_text_cut_at_a_comma_is_rejoined_with_a_warning_or_refused_when_strict(tmp_path):
-    write(
+def test_text_cut_at_an_unquoted_comma_names_file_field_and_fix(tmp_path):
+    path = write(
         tmp_path,
         "probe",
         contract_text(
             extra="""\
-        - {name: fix_time, type: timestamp, description: {zh: 时间, en: Time of the fix, UTC}}
+        - {name: fix_time, type: timestamp, description: {zh: 时间, en: Time of the fix, UTC, ISO}}
     """
         ),
     )
-    with pytest.warns(UserWarning, match=r"columns\[1\]\.description\.en: text cut at an unquoted comma"):
-        contract = load_contract("probe", tmp_path)
-    assert contract.column("fix_time").description.en == "Time of the fix, UTC"
-    with pytest.raises(ContractError, match=r'quote it: en: "Time of the fix, UTC"'):
-        load_contract("probe", tmp_path, strict=True)
+    with pytest.raises(ContractError) as err:
+        load_contract("probe", tmp_path)
+    assert str(err.value) == (
+        f"{path}: columns[1].description: unexpected key 'UTC' — a text with a comma must be quoted: "
+        'en: "Time of the fix, UTC, ISO"'
+    )
+
+
+def test_other_extra_key_in_a_bilingual_text_is_an_unknown_field(tmp_path):
+    text = contract_text().replace("{zh: 测试, en: Test}", "{zh: 测试, en: Test, fr: Essai}")
+    write(tmp_path, "probe", text)
+    with pytest.raises(ContractError, match=r"probe\.yaml: title\.fr: unknown field$"):
+        load_contract("probe", tmp_path)
 
 
 def test_name_must_match_file_and_errors_are_collected_across_files(tmp_path):

@@ -112,7 +112,7 @@ def validate() -> None:
     from itlake.catalog import CatalogError, load_catalog
 
     try:
-        catalog = load_catalog(strict=True)
+        catalog = load_catalog()
     except CatalogError as exc:
         for line in exc.errors:
             typer.echo(line)

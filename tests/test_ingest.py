@@ -1,0 +1,141 @@
+"""Landing -> bronze -> silver on hand-written and real feeds: counts, quarantine reasons, no-op re-ingest."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from pyspark.sql import functions as F
+
+from itlake.catalog import load_catalog
+from itlake.config import get_settings
+from itlake.feeds import FeedError
+from itlake.ingest import BatchRefusedError, ingest_file
+from itlake.lake.delta import read_table
+from itlake.lake.paths import table_path
+from itlake.lake.system import read_system
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+
+DAY = date(2026, 11, 27)
+
+
+@pytest.fixture
+def lenient_taxi_contract(tmp_path, monkeypatch):
+    """The contracts, with taxi_gps allowed to quarantine half a batch (the tiny fixture has 1 bad row in 10)."""
+    schemas = tmp_path / "schemas"
+    shutil.copytree(REPO / "schemas", schemas)
+    contract = schemas / "taxi_gps.yaml"
+    contract.write_text(
+        contract.read_text(encoding="utf-8").replace(
+            "quarantine_threshold: 0.05", "quarantine_threshold: 0.5"
+        )
+    )
+    monkeypatch.setenv("ITLAKE_SCHEMA_DIR", str(schemas))
+    get_settings.cache_clear()
+    yield schemas
+    get_settings.cache_clear()
+
+
+def test_a_batch_over_the_quarantine_threshold_is_refused_whole(spark, lake):
+    with pytest.raises(
+        BatchRefusedError, match=r"10.00% of rows quarantined, over the contract's threshold of 5.00%"
+    ):
+        ingest_file(spark, load_catalog().get("taxi_gps"), FIXTURES / "taxi_gps_tiny.csv", DAY)
+    [row] = read_system(spark, "ingest_ledger").collect()
+    assert (row.status, row.rows_read, row.rows_promoted, row.rows_quarantined) == ("refused", 10, 0, 10)
+    rules = {
+        r._row_number: r.quarantine_rule
+        for r in read_table(spark, table_path("quarantine", "taxi_gps")).collect()
+    }
+    assert rules[10] == "expect_column_values_to_be_between:lat"
+    assert {rules[n] for n in range(1, 10)} == {"batch_refused"}
+    assert not (lake / "silver" / "taxi_gps").exists()
+
+
+def test_taxi_gps_counts_quarantine_and_reingest(spark, lake, lenient_taxi_contract):
+    entry = load_catalog().get("taxi_gps")
+    [row] = ingest_file(spark, entry, FIXTURES / "taxi_gps_tiny.csv", DAY)
+    assert (row.rows_read, row.rows_promoted, row.rows_duplicate, row.rows_quarantined) == (10, 8, 1, 1)
+    assert row.status == "promoted" and row.synthetic is False
+
+    silver = read_table(spark, table_path("silver", "taxi_gps"))
+    assert silver.count() == 8
+    first = silver.where(F.col("_row_number") == 2).first()
+    # 08:01 local time in Shenzhen is 00:01 UTC; WGS-84 in, WGS-84 out.
+    assert first.fix_time == datetime(2026, 11, 27, 0, 1, 0)
+    assert (first.lon, first.lat, first.open_status, first.src_crs) == (114.05, 22.545, 1, "WGS-84")
+    assert len(first.vehicle_id) == 64 and "粤B" not in first.vehicle_id
+
+    [bad] = read_table(spark, table_path("quarantine", "taxi_gps")).collect()
+    assert (bad._row_number, bad.quarantine_rule) == (10, "expect_column_values_to_be_between:lat")
+    assert "95" in bad.quarantine_reason and bad._source_file == "taxi_gps_tiny.csv"
+
+    [again] = ingest_file(spark, entry, FIXTURES / "taxi_gps_tiny.csv", DAY)
+    assert again.status == "already_ingested"
+    assert read_table(spark, table_path("silver", "taxi_gps")).count() == 8
+    assert read_table(spark, table_path("bronze", "taxi_gps")).count() == 10
+
+
+def test_gtfs_sample_feed_lands_every_row(spark, lake):
+    entry = load_catalog().get("gtfs")
+    rows = {r.table: r for r in ingest_file(spark, entry, FIXTURES / "sample_gtfs.zip", DAY)}
+    # Rows counted by hand in the files of sample_gtfs.zip.
+    expected = {"gtfs_stop": 9, "gtfs_route": 5, "gtfs_trip": 11, "gtfs_stop_time": 28, "gtfs_calendar": 2}
+    assert {t: r.rows_promoted for t, r in rows.items()} == expected
+    assert all(r.rows_quarantined == 0 and r.reconciles for r in rows.values())
+    times = read_table(spark, table_path("silver", "gtfs_stop_time"))
+    first = times.where((F.col("trip_id") == "AAMV1") & (F.col("stop_sequence") == 1)).first()
+    assert (first.arrival_time_s, first.departure_time_s) == (8 * 3600, 8 * 3600)
+
+
+def test_a_gtfs_zip_without_stops_is_refused_and_logged(spark, lake, tmp_path):
+    import zipfile
+
+    broken = tmp_path / "no_stops.zip"
+    with zipfile.ZipFile(FIXTURES / "sample_gtfs.zip") as src, zipfile.ZipFile(broken, "w") as dst:
+        for name in src.namelist():
+            if name != "stops.txt":
+                dst.writestr(name, src.read(name))
+    with pytest.raises(FeedError, match=r"no_stops.zip: missing_required_file: stops.txt"):
+        ingest_file(spark, load_catalog().get("gtfs"), broken, DAY)
+    ledger = read_system(spark, "ingest_ledger").collect()
+    assert [(r.status, r.rows_read) for r in ledger] == [("refused", 0)]
+    assert not (lake / "silver" / "gtfs_stop").exists()
+
+
+def test_a_gbk_file_declared_utf8_is_refused_with_the_byte_offset(spark, lake, tmp_path):
+    wrong = tmp_path / "taxi_gps_gbk.csv"
+    wrong.write_bytes((FIXTURES / "taxi_gps_tiny.csv").read_text(encoding="utf-8").encode("gbk"))
+    with pytest.raises(
+        FeedError, match=r"taxi_gps_gbk.csv: bytes at offset 41 .* do not decode as the declared"
+    ):
+        ingest_file(spark, load_catalog().get("taxi_gps"), wrong, DAY)
+
+
+def test_a_header_with_a_renamed_column_is_refused(spark, lake, tmp_path):
+    drifted = tmp_path / "drift.csv"
+    text = (FIXTURES / "taxi_gps_tiny.csv").read_text(encoding="utf-8")
+    drifted.write_text(text.replace("OpenStatus", "Occupied", 1), encoding="utf-8")
+    with pytest.raises(FeedError, match=r"missing \['OpenStatus'\], unexpected \['Occupied'\]"):
+        ingest_file(spark, load_catalog().get("taxi_gps"), drifted, DAY)
+
+
+def test_a_row_with_missing_fields_is_quarantined_with_its_number(
+    spark, lake, tmp_path, lenient_taxi_contract
+):
+    short = tmp_path / "short.csv"
+    lines = (FIXTURES / "taxi_gps_tiny.csv").read_text(encoding="utf-8").splitlines()
+    lines[3] = "粤B00001,2026-11-27 08:02:00,114.060000"
+    short.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    [row] = ingest_file(spark, load_catalog().get("taxi_gps"), short, DAY)
+    assert (row.rows_read, row.rows_quarantined, row.rows_duplicate, row.rows_promoted) == (10, 2, 1, 7)
+    reasons = {
+        r._row_number: r.quarantine_reason
+        for r in read_table(spark, table_path("quarantine", "taxi_gps")).collect()
+    }
+    assert sorted(reasons) == [3, 10]
+    assert reasons[3].startswith("record has 3 fields, the header has 6")
