@@ -25,7 +25,7 @@ DAY = date(2026, 11, 27)
 
 @pytest.fixture
 def lenient_taxi_contract(tmp_path, monkeypatch):
-    """The contracts, with taxi_gps allowed to quarantine half a batch (the tiny fixture has 1 bad row in 10)."""
+    """The contracts, with taxi_gps allowed to quarantine half a batch (the fixture has 1 bad row in 10)."""
     schemas = tmp_path / "schemas"
     shutil.copytree(REPO / "schemas", schemas)
     contract = schemas / "taxi_gps.yaml"

@@ -68,7 +68,9 @@ def cast_sourced_columns(
         )
         typed[column.name] = value
         errors.append(parse_error(column.source, raw, value, column.type))
-    return df.withColumns(typed).withColumn("_parse_error", first_error(*errors))
+    # One projection: the reasons compare each raw value with its typed value, and a typed column
+    # may take the name of its raw field (GTFS), so both must be read from the input frame.
+    return df.withColumns({**typed, "_parse_error": first_error(*errors)})
 
 
 LINEAGE_COLUMNS = ["_batch_id", "_source_file", "_row_number", "_ingested_at"]

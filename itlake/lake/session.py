@@ -42,6 +42,9 @@ def spark_conf(app_name: str = "itlake") -> dict[str, str]:
         "spark.ui.showConsoleProgress": "false",
         "spark.driver.memory": os.environ.get("ITLAKE_DRIVER_MEMORY", "4g"),
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        # Delta replays its log with a shuffle of this many partitions; 50 (the default) is far too
+        # many tasks for a few small log files on two cores.
+        "spark.databricks.delta.snapshotPartitions": os.environ.get("ITLAKE_DELTA_SNAPSHOT_PARTITIONS", "2"),
     }
 
 

@@ -5,9 +5,13 @@
     assert_passed(report)                   # QualityGateError when an error expectation failed
     build_data_docs([report], out_dir)      # a self-contained HTML page per run
 
-GX runs in an ephemeral context (nothing written to disk) on its Spark datasource. GX computes
-roughly one Spark job per expectation, so the frame is persisted for the duration of the
-validation and unpersisted afterwards (GX's own persist is switched off: it never unpersists).
+GX runs in an ephemeral context (nothing written to disk) on its Spark datasource. Cost: GX
+bundles the per-column counts into a couple of aggregate jobs, the key check is one shuffle, and
+offending values are fetched in a second pass only for expectations that failed. On 1M rows
+(local[2]) that is ~10 s against <1 s for a count. Persisting the frame here made a cheap frame
+slower (17 s), so it is off by default: a frame that is expensive to recompute should be
+persisted once by the caller and reused for the write. GX's own persist is switched off because
+it never unpersists.
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ if TYPE_CHECKING:
 
 # A handful of offending values is enough to recognise a problem; more costs driver memory.
 SAMPLE_SIZE = 5
-RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+# Counts without values: with a limit of 0 GX's per-expectation "unexpected values" query is empty
+# and Spark answers it without a job.
+COUNTS_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
+SAMPLE_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
 
 
 class QualityGateError(RuntimeError):
@@ -104,12 +111,13 @@ def validate_frame(
     dataset: str,
     batch_id: str,
     run_id: str,
-    persist: bool = True,
+    persist: bool = False,
 ) -> QualityReport:
     """Validate `df` against the suite generated from `contract`.
 
     Lineage columns (names starting with ``_``) are left out, as `check_columns` does. With
-    `persist`, the frame is cached for the validation unless it is cached already.
+    `persist`, the frame is cached for the validation (unless it is cached already) and released
+    afterwards.
     """
     import time
 
@@ -127,16 +135,27 @@ def validate_frame(
         context = gx.get_context(mode="ephemeral")
         context.enable_analytics(False)
         context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        # GX's persist would cache every frame it is given and never release it.
         source = context.data_sources.add_spark(name="itlake", persist=False)
         asset = source.add_dataframe_asset(name=contract.name)
         batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(
             batch_parameters={"dataframe": frame}
         )
-        outcome = batch.validate(suite, result_format=RESULT_FORMAT)
+        # GX returns results in its own order; `meta.rule` is unique within a suite.
+        by_rule = {_rule(r): r for r in batch.validate(suite, result_format=COUNTS_FORMAT).results}
+        # Samples cost one scan per expectation (a full one when nothing fails), so they are
+        # fetched in a second pass, for the expectations that failed only.
+        failed = {rule for rule, r in by_rule.items() if not r.success and _has_values(r)}
+        if failed:
+            retry = gx.ExpectationSuite(
+                name=f"{contract.name}.samples",
+                expectations=[e for e in suite.expectations if e.meta["rule"] in failed],
+            )
+            by_rule.update((_rule(r), r) for r in batch.validate(retry, result_format=SAMPLE_FORMAT).results)
     finally:
         if cached_here:
             frame.unpersist()
-    results = [_result(r) for r in outcome.results]
+    results = [_result(by_rule[e.meta["rule"]]) for e in suite.expectations]
     return QualityReport(
         run_id=run_id,
         dataset=dataset,
@@ -145,6 +164,15 @@ def validate_frame(
         results=results,
         seconds=time.perf_counter() - started,
     )
+
+
+def _rule(gx_result) -> str:
+    return gx_result.expectation_config.meta["rule"]
+
+
+def _has_values(gx_result) -> bool:
+    """Whether a failed result has offending values worth a second look (map expectations do)."""
+    return bool((gx_result.result or {}).get("unexpected_count"))
 
 
 def _json(value: Any) -> str:
