@@ -32,6 +32,7 @@ class Settings:
     catalog_dir: Path
     schema_dir: Path
     inbox_dir: Path
+    jobs_dir: Path
     k_anonymity: int
     city_timezone: str
     pseudonym_key_env: str = "ITLAKE_PSEUDONYM_KEY"
@@ -77,6 +78,7 @@ def get_settings() -> Settings:
         catalog_dir=_path("ITLAKE_CATALOG_DIR", REPO_ROOT / "catalog"),
         schema_dir=_path("ITLAKE_SCHEMA_DIR", REPO_ROOT / "schemas"),
         inbox_dir=_path("ITLAKE_INBOX", Path.cwd() / "inbox"),
+        jobs_dir=_path("ITLAKE_JOBS_DIR", REPO_ROOT / "jobs"),
         k_anonymity=int(os.environ.get("ITLAKE_K_ANONYMITY", "10")),
         city_timezone=os.environ.get("ITLAKE_CITY_TIMEZONE", "Asia/Shanghai"),
     )

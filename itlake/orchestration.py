@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from itlake.config import REPO_ROOT
+from itlake.config import get_settings
 from itlake.runner import RESULT_PREFIX
 
 
@@ -30,7 +30,7 @@ def spark_submit_command(job: str, args: list[str]) -> list[str]:
     command = [submit, "--master", conf.pop("spark.master"), "--packages", conf.pop("spark.jars.packages")]
     for key, value in conf.items():
         command += ["--conf", f"{key}={value}"]
-    return [*command, str(REPO_ROOT / "jobs" / f"{job}.py"), *args]
+    return [*command, str(get_settings().jobs_dir / f"{job}.py"), *args]
 
 
 def submit(job: str, args: list[str]) -> dict:
