@@ -55,6 +55,8 @@ def get_spark(app_name: str = "itlake"):
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    # PySpark starts Python workers with $PYSPARK_PYTHON, else the first python3 on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
     for key, value in spark_conf(app_name).items():
         builder = builder.config(key, value)
