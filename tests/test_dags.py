@@ -49,8 +49,13 @@ def test_ingest_tasks_come_from_the_catalogue(dagbag):
     assert tasks["itlake_ingest_freight"] == ["ingest_waybill"]
     assert tasks["itlake_ingest_infrastructure"] == ["ingest_road_network"]
     outlets = {a.name for a in dagbag.dags["itlake_ingest_mobility"].get_task("ingest_gtfs").outlets}
-    assert outlets == {"silver.gtfs_stop", "silver.gtfs_route", "silver.gtfs_trip", "silver.gtfs_stop_time",
-                       "silver.gtfs_calendar"}
+    assert outlets == {
+        "silver.gtfs_stop",
+        "silver.gtfs_route",
+        "silver.gtfs_trip",
+        "silver.gtfs_stop_time",
+        "silver.gtfs_calendar",
+    }
 
 
 @pytest.mark.parametrize("dag_file", sorted(p.name for p in DAGS_DIR.glob("*.py")))

@@ -76,7 +76,12 @@ def test_balance_counts_demand_supply_and_gaps(spark, gps):
     assert futian.supply_demand_ratio == pytest.approx(0.5)
     assert (futian.zone_name, futian.service_date) == ("福田区", date(2026, 11, 27))
     # Nanshan: 1 pickup, taxi B vacant at 00:04.
-    assert (nanshan.taxi_pickups, nanshan.idle_taxis, nanshan.unmet_demand, nanshan.is_gap) == (1, 1, 0, False)
+    assert (nanshan.taxi_pickups, nanshan.idle_taxis, nanshan.unmet_demand, nanshan.is_gap) == (
+        1,
+        1,
+        0,
+        False,
+    )
 
 
 def test_the_gate_refuses_closed_graded_and_personal_data():
