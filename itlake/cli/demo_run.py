@@ -28,7 +28,8 @@ DAGS = [
     "itlake_publish",
     "itlake_maas",
 ]
-console = Console()
+# Wide enough for the summary tables when the output is a log file rather than a terminal.
+console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def airflow(*args: str, log: Path) -> int:
@@ -91,16 +92,28 @@ def print_summary() -> None:
     quality = quality_status(spark)
     tables = Table("layer", "table", "rows", "quality", title="lake tables")
     for row in lake_tables(spark):
-        tables.add_row(row["layer"], row["name"], f"{row['rows']:,}", quality.get(row["name"], ""))
+        checked = row["layer"] in ("silver", "gold", "open")
+        tables.add_row(
+            row["layer"], row["name"], f"{row['rows']:,}", quality.get(row["name"], "") if checked else ""
+        )
     console.print(tables)
     ledger = Table(
-        "table", "status", "read", "promoted", "duplicate", "quarantined", "reconciles", title="ingest ledger"
+        "table",
+        "status",
+        "synthetic",
+        "read",
+        "promoted",
+        "duplicate",
+        "quarantined",
+        "reconciles",
+        title="ingest ledger",
     )
     for row in ledger_summary(spark):
         ok = row["rows_read"] == row["rows_promoted"] + row["rows_duplicate"] + row["rows_quarantined"]
         ledger.add_row(
             row["table"],
-            row["status"] + (" (synthetic)" if row["synthetic"] else ""),
+            row["status"],
+            "yes" if row["synthetic"] else "no",
             *(f"{row[k]:,}" for k in ("rows_read", "rows_promoted", "rows_duplicate", "rows_quarantined")),
             "yes" if ok else "[red]NO[/]",
         )
