@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import replace
@@ -25,6 +24,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from itlake.checksums import file_sha256
 from itlake.config import get_settings
 from itlake.contracts import load_contract
 from itlake.feeds import BatchContext, FeedError, get_feed
@@ -44,14 +44,6 @@ QUARANTINE_COLUMNS = [
 
 class BatchRefusedError(RuntimeError):
     """A batch that may not be promoted; its rows are in quarantine and the ledger says why."""
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def is_synthetic(path: Path, sha256: str) -> bool:

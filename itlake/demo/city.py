@@ -22,19 +22,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, shortest_path
 from shapely.geometry import shape
 
-# GB/T 2260 codes of Shenzhen's districts, keyed by the GeoJSON property `qh`.
-DISTRICT_CODES: dict[str, str] = {
-    "罗湖": "440303",
-    "福田": "440304",
-    "南山": "440305",
-    "宝安": "440306",
-    "龙岗": "440307",
-    "盐田": "440308",
-    "龙华": "440309",
-    "坪山": "440310",
-    "光明": "440311",
-    "大鹏": "440312",
-}
+from itlake.geo.zones import DISTRICT_CODES
 
 # Where people live and where they work: drives the morning and evening taxi flows.
 RESIDENTIAL = ("宝安", "龙华", "龙岗", "光明", "坪山")

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from itlake import __version__
+from itlake.checksums import file_sha256
 from itlake.demo.city import City, build_city
 from itlake.demo.gtfs import write_gtfs
-from itlake.demo.manifest import FeedFile, FeedOutput, Manifest, sha256_of
+from itlake.demo.manifest import FeedFile, FeedOutput, Manifest
 from itlake.demo.roads import write_roads
 from itlake.demo.taxi import write_taxi_gps
 from itlake.demo.waybill import write_waybills
@@ -60,7 +61,7 @@ def generate_city(
             on_step(name)
         out = write(out_dir, city, scale=scale, seed=seed, date=date)
         relative = out.path.relative_to(out_dir).as_posix()
-        manifest.files.append(FeedFile(out.feed, relative, sha256_of(out.path), out.rows, out.encoding))
+        manifest.files.append(FeedFile(out.feed, relative, file_sha256(out.path), out.rows, out.encoding))
         manifest.dirt.extend(out.dirt)
     manifest.files.sort(key=lambda f: f.path)
     manifest.write(out_dir)

@@ -139,8 +139,9 @@ def _timetable(routes, ids, names, rng):
             km = route.stop_km if direction == 0 else route.stop_km[-1] - route.stop_km[::-1]
             stop_dwell = dwell if direction == 0 else dwell[::-1]
             shape_id = f"{route.route_id}_{direction}"
-            starts = np.arange(FIRST_DEPARTURE_S + int(rng.integers(0, headway // 60)) * 60,
-                               LAST_DEPARTURE_S + 1, headway)
+            starts = np.arange(
+                FIRST_DEPARTURE_S + int(rng.integers(0, headway // 60)) * 60, LAST_DEPARTURE_S + 1, headway
+            )
             slow = np.where(np.isin(starts // 3600, PEAK_HOURS), PEAK_SLOWDOWN, 1.0)
             run_s = km / mode.speed_kmh * 3600.0
             waited = np.concatenate([[0], np.cumsum(stop_dwell)[:-1]])
@@ -148,13 +149,17 @@ def _timetable(routes, ids, names, rng):
             depart = arrive + stop_dwell[None, :]
             headsign = names[keys[-1]]
             stop_ids = [ids[k] for k in keys]
-            tails = [f",{stop_id},{seq},{d * 1000:.1f}"
-                     for seq, (stop_id, d) in enumerate(zip(stop_ids, km.tolist(), strict=True), start=1)]
+            tails = [
+                f",{stop_id},{seq},{d * 1000:.1f}"
+                for seq, (stop_id, d) in enumerate(zip(stop_ids, km.tolist(), strict=True), start=1)
+            ]
             for n, (a_row, d_row) in enumerate(zip(arrive, depart, strict=True), start=1):
                 trip_id = f"{shape_id}_{n:03d}"
                 trips.append(_line([route.route_id, SERVICE_ID, trip_id, headsign, str(direction), shape_id]))
-                stop_times.extend(f"{trip_id},{a},{d}{tail}"
-                                  for a, d, tail in zip(_hms(a_row), _hms(d_row), tails, strict=True))
+                stop_times.extend(
+                    f"{trip_id},{a},{d}{tail}"
+                    for a, d, tail in zip(_hms(a_row), _hms(d_row), tails, strict=True)
+                )
             shapes.append((shape_id, keys, km))
     return trips, stop_times, shapes
 
@@ -205,37 +210,82 @@ def write_gtfs(out_dir: Path, city: City, *, scale: float, seed: int, date: dt.d
         label = f"{int(route.route_id[1:])}号线" if metro else str(short)
         long_name = f"{names[route.stop_keys[0]]}—{names[route.stop_keys[-1]]}"
         color = "009A44" if metro else "0066B3"
-        route_rows.append(_line([route.route_id, route.mode.agency_id, label, long_name,
-                                 str(route.mode.route_type), color]))
+        route_rows.append(
+            _line([route.route_id, route.mode.agency_id, label, long_name, str(route.mode.route_type), color])
+        )
 
     year_start, year_end = dt.date(date.year, 1, 1), dt.date(date.year, 12, 31)
     # New Year's Day runs a holiday timetable that this feed does not carry.
     holiday = year_start if date != year_start else year_start + dt.timedelta(days=1)
     tables = {
-        "agency.txt": (["agency_id", "agency_name", "agency_url", "agency_timezone", "agency_lang"], [
-            _line(["SZBUS", "深圳巴士集团（演示）", "https://example.com/szbus", "Asia/Shanghai", "zh"]),
-            _line(["SZMETRO", "深圳地铁（演示）", "https://example.com/szmetro", "Asia/Shanghai", "zh"]),
-        ]),
-        "stops.txt": (["stop_id", "stop_code", "stop_name", "stop_lat", "stop_lon", "location_type",
-                       "parent_station"], stop_rows),
-        "routes.txt": (["route_id", "agency_id", "route_short_name", "route_long_name", "route_type",
-                        "route_color"], route_rows),
-        "trips.txt": (["route_id", "service_id", "trip_id", "trip_headsign", "direction_id",
-                       "shape_id"], trips),
-        "stop_times.txt": (["trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence",
-                            "shape_dist_traveled"], stop_times),
-        "calendar.txt": (["service_id", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-                          "sunday", "start_date", "end_date"],
-                         [_line([SERVICE_ID, *["1"] * 7, f"{year_start:%Y%m%d}", f"{year_end:%Y%m%d}"])]),
-        "calendar_dates.txt": (["service_id", "date", "exception_type"],
-                               [_line([SERVICE_ID, f"{holiday:%Y%m%d}", "2"])]),
-        "shapes.txt": (["shape_id", "shape_pt_lat", "shape_pt_lon", "shape_pt_sequence",
-                        "shape_dist_traveled"], _shape_rows(city, shapes)),
-        "feed_info.txt": (["feed_publisher_name", "feed_publisher_url", "feed_lang", "feed_start_date",
-                           "feed_end_date", "feed_version"],
-                          [_line(["itlake synthetic demo", "https://example.com/itlake-demo", "zh",
-                                  f"{year_start:%Y%m%d}", f"{year_end:%Y%m%d}",
-                                  f"demo-{date:%Y%m%d}-seed{seed}"])]),
+        "agency.txt": (
+            ["agency_id", "agency_name", "agency_url", "agency_timezone", "agency_lang"],
+            [
+                _line(["SZBUS", "深圳巴士集团（演示）", "https://example.com/szbus", "Asia/Shanghai", "zh"]),
+                _line(["SZMETRO", "深圳地铁（演示）", "https://example.com/szmetro", "Asia/Shanghai", "zh"]),
+            ],
+        ),
+        "stops.txt": (
+            ["stop_id", "stop_code", "stop_name", "stop_lat", "stop_lon", "location_type", "parent_station"],
+            stop_rows,
+        ),
+        "routes.txt": (
+            ["route_id", "agency_id", "route_short_name", "route_long_name", "route_type", "route_color"],
+            route_rows,
+        ),
+        "trips.txt": (
+            ["route_id", "service_id", "trip_id", "trip_headsign", "direction_id", "shape_id"],
+            trips,
+        ),
+        "stop_times.txt": (
+            ["trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence", "shape_dist_traveled"],
+            stop_times,
+        ),
+        "calendar.txt": (
+            [
+                "service_id",
+                "monday",
+                "tuesday",
+                "wednesday",
+                "thursday",
+                "friday",
+                "saturday",
+                "sunday",
+                "start_date",
+                "end_date",
+            ],
+            [_line([SERVICE_ID, *["1"] * 7, f"{year_start:%Y%m%d}", f"{year_end:%Y%m%d}"])],
+        ),
+        "calendar_dates.txt": (
+            ["service_id", "date", "exception_type"],
+            [_line([SERVICE_ID, f"{holiday:%Y%m%d}", "2"])],
+        ),
+        "shapes.txt": (
+            ["shape_id", "shape_pt_lat", "shape_pt_lon", "shape_pt_sequence", "shape_dist_traveled"],
+            _shape_rows(city, shapes),
+        ),
+        "feed_info.txt": (
+            [
+                "feed_publisher_name",
+                "feed_publisher_url",
+                "feed_lang",
+                "feed_start_date",
+                "feed_end_date",
+                "feed_version",
+            ],
+            [
+                _line(
+                    [
+                        "itlake synthetic demo",
+                        "https://example.com/itlake-demo",
+                        "zh",
+                        f"{year_start:%Y%m%d}",
+                        f"{year_end:%Y%m%d}",
+                        f"demo-{date:%Y%m%d}-seed{seed}",
+                    ]
+                )
+            ],
+        ),
     }
     path = feed_dir(out_dir, FEED, date) / FILE_NAME
     write_zip(path, {name: _csv(header, rows) for name, (header, rows) in tables.items()}, date)

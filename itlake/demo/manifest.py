@@ -7,7 +7,6 @@ rows are deliberately wrong, so tests can check that quality rules catch exactly
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -89,14 +88,6 @@ class FeedOutput:
     rows: int
     encoding: str
     dirt: tuple[Dirt, ...] = ()
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def feed_dir(out_dir: Path, feed: str, date: dt.date) -> Path:

@@ -25,8 +25,12 @@ FEED = "road_network"
 LINKS_AT_SCALE_1 = 800
 # (period km, class of east-west lines, class of north-south lines); the first period that claims a
 # grid line decides its class.
-CLASS_PERIODS = [(16.0, "expressway", "expressway"), (8.0, "national", "provincial"),
-                 (4.0, "arterial", "arterial"), (2.0, "secondary", "secondary")]
+CLASS_PERIODS = [
+    (16.0, "expressway", "expressway"),
+    (8.0, "national", "provincial"),
+    (4.0, "arterial", "arterial"),
+    (2.0, "secondary", "secondary"),
+]
 # class: (lane choices, speed limit choices)
 CLASS_SPECS = {
     "expressway": ((6, 8), (100, 120)),
@@ -37,12 +41,40 @@ CLASS_SPECS = {
     "branch": ((2,), (30, 40)),
 }
 NAMED = {
-    "expressway": ["广深高速", "机荷高速", "沿江高速", "梅观高速", "南光高速", "龙大高速",
-                   "盐排高速", "水官高速", "外环高速", "深汕高速", "南坪快速", "清平高速"],
+    "expressway": [
+        "广深高速",
+        "机荷高速",
+        "沿江高速",
+        "梅观高速",
+        "南光高速",
+        "龙大高速",
+        "盐排高速",
+        "水官高速",
+        "外环高速",
+        "深汕高速",
+        "南坪快速",
+        "清平高速",
+    ],
     "national": ["107国道", "205国道", "228国道", "324国道"],
     "provincial": ["省道S359", "省道S358", "省道S356", "省道S357"],
-    "arterial": ["深南大道", "北环大道", "滨海大道", "宝安大道", "龙岗大道", "南海大道", "沙河西路", "皇岗路",
-                 "新洲路", "彩田路", "香蜜湖路", "红荔路", "月亮湾大道", "布龙路", "梅龙大道", "新区大道"],
+    "arterial": [
+        "深南大道",
+        "北环大道",
+        "滨海大道",
+        "宝安大道",
+        "龙岗大道",
+        "南海大道",
+        "沙河西路",
+        "皇岗路",
+        "新洲路",
+        "彩田路",
+        "香蜜湖路",
+        "红荔路",
+        "月亮湾大道",
+        "布龙路",
+        "梅龙大道",
+        "新区大道",
+    ],
 }
 SYLLABLES = list("桃园松坪华侨科技创业留仙龙井福华莲花景田梅林民治观澜平湖横岗坂田石岩沙井西乡松岗公明凤凰")
 SUFFIX = {"east-west": ["路", "大道", "街"], "north-south": ["路", "路", "道"]}
@@ -90,8 +122,7 @@ def _links(city: City, gx, gy, inside):
     """(orientation, row, col) of links between grid neighbours that stay in the city."""
     found = []
     for orientation, (dr, dc) in enumerate(((0, 1), (1, 0))):
-        rows, cols = np.nonzero(inside[: inside.shape[0] - dr, : inside.shape[1] - dc]
-                                & inside[dr:, dc:])
+        rows, cols = np.nonzero(inside[: inside.shape[0] - dr, : inside.shape[1] - dc] & inside[dr:, dc:])
         mx = (gx[rows, cols] + gx[rows + dr, cols + dc]) / 2
         my = (gy[rows, cols] + gy[rows + dr, cols + dc]) / 2
         ok = shapely.contains_xy(city.union, mx, my)
@@ -136,17 +167,19 @@ def write_roads(out_dir: Path, city: City, *, scale: float, seed: int, date: dt.
             coords = [[round(float(x), 6), round(float(y), 6)] for x, y in (a, bend, b)]
             if not shapely.contains_xy(city.union, *coords[1]):
                 coords = [coords[0], coords[2]]
-            features.append({
-                "type": "Feature",
-                "properties": {
-                    "road_id": f"R{len(features) + 1:06d}",
-                    "name": line_name[orientation][line],
-                    "road_class": road_class,
-                    "lanes": int(rng.choice(lanes)),
-                    "speed_limit_kmh": int(rng.choice(limits)),
-                },
-                "geometry": {"type": "LineString", "coordinates": coords},
-            })
+            features.append(
+                {
+                    "type": "Feature",
+                    "properties": {
+                        "road_id": f"R{len(features) + 1:06d}",
+                        "name": line_name[orientation][line],
+                        "road_class": road_class,
+                        "lanes": int(rng.choice(lanes)),
+                        "speed_limit_kmh": int(rng.choice(limits)),
+                    },
+                    "geometry": {"type": "LineString", "coordinates": coords},
+                }
+            )
 
     path = feed_dir(out_dir, FEED, date) / "roads.geojson"
     body = ",\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features)

@@ -93,16 +93,29 @@ def simulate_legs(city: City, n_taxis: int, rng: np.random.Generator) -> dict[st
     legs: list[dict[str, np.ndarray]] = []
 
     def add(taxi, t0, t1, status, speed, h0, h1, p0, p1):
-        legs.append(dict(taxi=taxi, t0=t0, t1=t1, status=np.full(len(taxi), status), speed=speed,
-                         h0=h0, h1=h1, p0=p0, p1=p1))
+        legs.append(
+            dict(
+                taxi=taxi,
+                t0=t0,
+                t1=t1,
+                status=np.full(len(taxi), status),
+                speed=speed,
+                h0=h0,
+                h1=h1,
+                p0=p0,
+                p1=p1,
+            )
+        )
 
     while (act := np.flatnonzero(t < DAY_MIN)).size:
         n, here, start = len(act), hub[act], t[act]
         hour = (start // 60).astype(int) % 24
         # At least two vacant minutes, so every trip is cut from the next by a vacant fix.
         vacant = np.clip(rng.exponential(VACANT_MEAN_MIN[hour]), 2.0, 180.0)
-        pickup_pull = 1.0 + 2.0 * (_hour_mask(hour, MORNING_PEAK) & residential[None, :]) + 2.0 * (
-            _hour_mask(hour, EVENING_PEAK) & central[None, :]
+        pickup_pull = (
+            1.0
+            + 2.0 * (_hour_mask(hour, MORNING_PEAK) & residential[None, :])
+            + 2.0 * (_hour_mask(hour, EVENING_PEAK) & central[None, :])
         )
         j = _pick(near[here] * pickup_pull, rng)
         p_pick = city.hub_xy[j] + _scatter(n, rng)
@@ -114,13 +127,24 @@ def simulate_legs(city: City, n_taxis: int, rng: np.random.Generator) -> dict[st
         wait = np.maximum(vacant - cruise_min, 0.0)
         t_pick = start + cruise_min
         waits = wait > 0
-        add(act[waits], t_pick[waits], (t_pick + wait)[waits], 0, np.zeros(waits.sum()), j[waits],
-            j[waits], p_pick[waits], p_pick[waits])
+        add(
+            act[waits],
+            t_pick[waits],
+            (t_pick + wait)[waits],
+            0,
+            np.zeros(waits.sum()),
+            j[waits],
+            j[waits],
+            p_pick[waits],
+            p_pick[waits],
+        )
         t_pick = t_pick + wait
 
         hour = (t_pick // 60).astype(int) % 24
-        pull = 1.0 + 3.0 * (_hour_mask(hour, MORNING_PEAK) & central[None, :]) + 3.0 * (
-            _hour_mask(hour, EVENING_PEAK) & residential[None, :]
+        pull = (
+            1.0
+            + 3.0 * (_hour_mask(hour, MORNING_PEAK) & central[None, :])
+            + 3.0 * (_hour_mask(hour, EVENING_PEAK) & residential[None, :])
         )
         weights = trip_weight[j] * pull
         stranded = weights.sum(axis=1) == 0
@@ -199,8 +223,13 @@ def write_taxi_gps(out_dir: Path, city: City, *, scale: float, seed: int, date: 
     # Dirt: fixes 50 km from the previous one, then exact duplicates of other rows.
     n_rows = len(lon)
     minute = np.arange(n_rows) % DAY_MIN
-    jump_rows = np.sort(rng.choice(np.flatnonzero((minute >= 1) & (minute < DAY_MIN - 1)),
-                                   max(2, round(JUMPS_AT_SCALE_1 * scale)), replace=False))
+    jump_rows = np.sort(
+        rng.choice(
+            np.flatnonzero((minute >= 1) & (minute < DAY_MIN - 1)),
+            max(2, round(JUMPS_AT_SCALE_1 * scale)),
+            replace=False,
+        )
+    )
     east = np.where(lon[jump_rows - 1] < 114.2, 1.0, -1.0)
     lon[jump_rows] = lon[jump_rows - 1] + east * JUMP_KM / KM_PER_DEG_LON
     lat[jump_rows] = lat[jump_rows - 1]
@@ -208,17 +237,22 @@ def write_taxi_gps(out_dir: Path, city: City, *, scale: float, seed: int, date: 
     dup_rows = np.sort(rng.choice(candidates, max(1, round(DUPLICATE_SHARE * n_rows)), replace=False))
     order = np.sort(np.concatenate([np.arange(n_rows), dup_rows]), kind="stable")
 
-    dirt = [Dirt(FEED, int(r + np.searchsorted(dup_rows, r) + 2), "duplicate_row")
-            for r in dup_rows]
-    dirt += [Dirt(FEED, int(r + np.searchsorted(dup_rows, r) + 1), "impossible_jump")
-             for r in jump_rows]
+    dirt = [Dirt(FEED, int(r + np.searchsorted(dup_rows, r) + 2), "duplicate_row") for r in dup_rows]
+    dirt += [Dirt(FEED, int(r + np.searchsorted(dup_rows, r) + 1), "impossible_jump") for r in jump_rows]
 
     path = feed_dir(out_dir, FEED, date) / f"taxi_gps_{date:%Y%m%d}.csv"
     times = _time_strings(date)
     with path.open("w", encoding="utf-8", newline="\n") as f:
         f.write(HEADER + "\n")
         for chunk in np.array_split(order, max(1, len(order) // 200_000)):
-            rows = zip(plates[taxi[chunk]].tolist(), second_of_day[chunk].tolist(), lon[chunk].tolist(),
-                       lat[chunk].tolist(), status[chunk].tolist(), speed[chunk].tolist(), strict=True)
+            rows = zip(
+                plates[taxi[chunk]].tolist(),
+                second_of_day[chunk].tolist(),
+                lon[chunk].tolist(),
+                lat[chunk].tolist(),
+                status[chunk].tolist(),
+                speed[chunk].tolist(),
+                strict=True,
+            )
             f.writelines(f"{p},{times[s]},{x:.6f},{y:.6f},{o},{v}\n" for p, s, x, y, o, v in rows)
     return FeedOutput(FEED, path, len(order), "utf-8", tuple(dirt))

@@ -42,8 +42,9 @@ CITIES: dict[str, tuple[str, float, float, str, bool]] = {
     "330100": ("杭州", 120.155, 30.274, "浙A", True),
     "350200": ("厦门", 118.089, 24.480, "闽D", True),
 }
-CARGO = np.array(["general", "container", "bulk", "liquid_bulk", "cold_chain", "dangerous", "vehicles",
-                  "parcels"])
+CARGO = np.array(
+    ["general", "container", "bulk", "liquid_bulk", "cold_chain", "dangerous", "vehicles", "parcels"]
+)
 # Share of each cargo class (in CARGO order) by mode.
 CARGO_BY_MODE = {
     "road": [0.35, 0.10, 0.07, 0.05, 0.10, 0.05, 0.03, 0.25],
@@ -57,12 +58,26 @@ DENSITY = np.array([250, 350, 1500, 900, 400, 800, 150, 150], dtype=float)
 # Door-to-door speed (km/h) and handling hours by mode.
 TRANSIT = {"road": (50.0, 1.0), "rail": (60.0, 12.0), "water": (25.0, 24.0), "air": (600.0, 8.0)}
 # Shipments by local hour of pickup: business hours, an evening parcel wave.
-PICKUP_BY_HOUR = np.array([1, 1, 1, 1, 1, 2, 4, 6, 9, 10, 10, 9, 7, 8, 9, 9, 9, 8, 8, 7, 6, 4, 2, 1],
-                          dtype=float)
+PICKUP_BY_HOUR = np.array(
+    [1, 1, 1, 1, 1, 2, 4, 6, 9, 10, 10, 9, 7, 8, 9, 9, 9, 8, 8, 7, 6, 4, 2, 1], dtype=float
+)
 
 NAME_SYLLABLES = list("华盛达鑫宏顺丰联通泰安恒远航信隆嘉德源海骏昌瑞祥永兴新利发隆创凯")
-TRADES = ["物流", "供应链", "贸易", "电子", "科技", "食品", "化工", "汽车", "建材", "医药", "服装",
-          "家具", "货运代理"]
+TRADES = [
+    "物流",
+    "供应链",
+    "贸易",
+    "电子",
+    "科技",
+    "食品",
+    "化工",
+    "汽车",
+    "建材",
+    "医药",
+    "服装",
+    "家具",
+    "货运代理",
+]
 
 
 def company_names(city_names: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -71,8 +86,12 @@ def company_names(city_names: np.ndarray, rng: np.random.Generator) -> np.ndarra
     a = rng.integers(0, len(NAME_SYLLABLES), n)
     b = rng.integers(0, len(NAME_SYLLABLES), n)
     t = rng.integers(0, len(TRADES), n)
-    return np.array([f"{c}市{NAME_SYLLABLES[i]}{NAME_SYLLABLES[j]}{TRADES[k]}有限公司"
-                     for c, i, j, k in zip(city_names, a, b, t, strict=True)])
+    return np.array(
+        [
+            f"{c}市{NAME_SYLLABLES[i]}{NAME_SYLLABLES[j]}{TRADES[k]}有限公司"
+            for c, i, j, k in zip(city_names, a, b, t, strict=True)
+        ]
+    )
 
 
 def _places(city: City) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -90,8 +109,11 @@ def _modes(other_city: np.ndarray, road_km: np.ndarray, port: np.ndarray, rng) -
     """Road within Shenzhen; mostly road within the province; a mix further away."""
     u = rng.random(len(road_km))
     far = road_km > 300
-    mode = np.where(far, np.select([u < 0.40, u < 0.65, u < 0.85], ["road", "rail", "air"], "water"),
-                    np.select([u < 0.90, u < 0.95], ["road", "rail"], "water"))
+    mode = np.where(
+        far,
+        np.select([u < 0.40, u < 0.65, u < 0.85], ["road", "rail", "air"], "water"),
+        np.select([u < 0.90, u < 0.95], ["road", "rail"], "water"),
+    )
     mode = np.where((mode == "water") & ~port, "rail", mode)
     return np.where(other_city, mode, "road")
 
@@ -127,8 +149,9 @@ def write_waybills(out_dir: Path, city: City, *, scale: float, seed: int, date: 
     delivery_s = pickup_s + transit_s
     delivered = delivery_s < 86_400
 
-    plates = np.array([f"{p}{d:05d}" for p, d in zip(plate_prefix[origin], rng.integers(0, 100_000, n),
-                                                      strict=True)])
+    plates = np.array(
+        [f"{p}{d:05d}" for p, d in zip(plate_prefix[origin], rng.integers(0, 100_000, n), strict=True)]
+    )
     plates = np.where(mode == "road", plates, "")
     shipper = company_names(names[origin], rng)
     consignee = company_names(names[destination], rng)
@@ -145,8 +168,10 @@ def write_waybills(out_dir: Path, city: City, *, scale: float, seed: int, date: 
     weight[negative] = -weight[negative]
     delivery_s[bad_delivery] = pickup_s[bad_delivery] - int(rng.integers(600, 3600))
     dirt = [Dirt(FEED, int(r) + 1, "unknown_admin_code") for r in unknown]
-    dirt += [Dirt(FEED, negative + 1, "negative_weight"),
-             Dirt(FEED, bad_delivery + 1, "delivery_before_pickup")]
+    dirt += [
+        Dirt(FEED, negative + 1, "negative_weight"),
+        Dirt(FEED, bad_delivery + 1, "delivery_before_pickup"),
+    ]
 
     day = dt.datetime.combine(date, dt.time())
 
@@ -156,11 +181,24 @@ def write_waybills(out_dir: Path, city: City, *, scale: float, seed: int, date: 
     lines = [HEADER]
     for i in range(n):
         delivery = stamp(int(delivery_s[i])) if delivered[i] else ""
-        lines.append(",".join([
-            f"WB{date:%Y%m%d}{i + 1:06d}", shipper[i], consignee[i], origin_code[i], destination_code[i],
-            CARGO[cargo[i]], f"{weight[i]:.1f}", f"{volume[i]:.3f}", mode[i], plates[i],
-            stamp(int(pickup_s[i])), delivery,
-        ]))
+        lines.append(
+            ",".join(
+                [
+                    f"WB{date:%Y%m%d}{i + 1:06d}",
+                    shipper[i],
+                    consignee[i],
+                    origin_code[i],
+                    destination_code[i],
+                    CARGO[cargo[i]],
+                    f"{weight[i]:.1f}",
+                    f"{volume[i]:.3f}",
+                    mode[i],
+                    plates[i],
+                    stamp(int(pickup_s[i])),
+                    delivery,
+                ]
+            )
+        )
     path = feed_dir(out_dir, FEED, date) / f"waybill_{date:%Y%m%d}.csv"
     path.write_bytes(("\n".join(lines) + "\n").encode(ENCODING))
     return FeedOutput(FEED, path, n, ENCODING, tuple(dirt))
