@@ -149,6 +149,7 @@ def promote(
     bronze = bronze.withColumn("_record", F.to_json(F.struct(*[F.col(f"`{c}`") for c in raw_fields])))
 
     typed = feed.to_silver(bronze, contract_name, ctx).persist()
+    cached = [typed]
     try:
         row.rows_read = typed.count()
         unparsed = typed.where(F.col("_parse_error").isNotNull()).withColumns(
@@ -160,6 +161,7 @@ def promote(
         quarantined = unparsed.select(*QUARANTINE_COLUMNS).unionByName(broken.select(*QUARANTINE_COLUMNS))
         first = Window.partitionBy(*contract.primary_key).orderBy("_row_number")
         ranked = good.withColumn("_rank", F.row_number().over(first)).persist()
+        cached.append(ranked)
         promoted = ranked.where("_rank = 1").drop("_rank", "_record")
         row.rows_quarantined = quarantined.count()
         row.rows_duplicate = ranked.where("_rank > 1").count()
@@ -200,9 +202,9 @@ def promote(
             contract.primary_key,
             partition_by=contract.partition_by,
         )
-        ranked.unpersist()
     finally:
-        typed.unpersist()
+        for frame in cached:
+            frame.unpersist()
     row = _finish(row)
     row.check()
     record_ledger(spark, [row])

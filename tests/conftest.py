@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -36,4 +37,21 @@ def lake(tmp_path, monkeypatch):
     monkeypatch.setenv("ITLAKE_LAKE_ROOT", str(root))
     get_settings.cache_clear()
     yield root
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def lenient_taxi_contract(tmp_path, monkeypatch):
+    """The contracts, with taxi_gps allowed to quarantine half a batch (the fixture has 1 bad row in 10)."""
+    schemas = tmp_path / "schemas"
+    shutil.copytree(REPO / "schemas", schemas)
+    contract = schemas / "taxi_gps.yaml"
+    contract.write_text(
+        contract.read_text(encoding="utf-8").replace(
+            "quarantine_threshold: 0.05", "quarantine_threshold: 0.5"
+        )
+    )
+    monkeypatch.setenv("ITLAKE_SCHEMA_DIR", str(schemas))
+    get_settings.cache_clear()
+    yield schemas
     get_settings.cache_clear()

@@ -27,16 +27,36 @@ DAY = dt.date(2026, 11, 27)
 TAXI_FIXES, TAXI_DUPLICATES, TAXI_JUMPS = 15 * 1440, 43, 2
 WAYBILLS = 250
 TAXI_HEADER = "VehicleNum,time,lon,lat,OpenStatus,Speed"
-WAYBILL_HEADER = ("运单号,托运人,收货人,始发地代码,目的地代码,货物类别,重量kg,体积m3,运输方式,"
-                  "车牌号,揽收时间,送达时间")
+WAYBILL_HEADER = (
+    "运单号,托运人,收货人,始发地代码,目的地代码,货物类别,重量kg,体积m3,运输方式,车牌号,揽收时间,送达时间"
+)
 TAXI_PATH = "taxi_gps/2026-11-27/taxi_gps_20261127.csv"
 WAYBILL_PATH = "waybill/2026-11-27/waybill_20261127.csv"
 GTFS_PATH = "gtfs/2026-11-27/shenzhen_bus_gtfs.zip"
 ROADS_PATH = "road_network/2026-11-27/roads.geojson"
 ROAD_CLASSES = {"expressway", "national", "provincial", "arterial", "secondary", "branch"}
-KNOWN_CODES = {"440303", "440304", "440305", "440306", "440307", "440308", "440309", "440310", "440311",
-               "440312", "440100", "440600", "441900", "110000", "310000", "430100", "510100", "420100",
-               "330100", "350200"}
+KNOWN_CODES = {
+    "440303",
+    "440304",
+    "440305",
+    "440306",
+    "440307",
+    "440308",
+    "440309",
+    "440310",
+    "440311",
+    "440312",
+    "440100",
+    "440600",
+    "441900",
+    "110000",
+    "310000",
+    "430100",
+    "510100",
+    "420100",
+    "330100",
+    "350200",
+}
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +82,11 @@ def dirt_rows(manifest: dict, feed: str, kind: str) -> list[int]:
 
 
 def digests(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def gtfs_tables(city: Path) -> dict[str, list[dict]]:
@@ -105,9 +128,13 @@ def test_manifest_marks_synthetic_and_matches_files(city, manifest):
     assert gtfs_rows == files[GTFS_PATH]["rows"]
 
     kinds = {(d["feed"], d["kind"]) for d in manifest["dirt"]}
-    assert kinds == {("taxi_gps", "duplicate_row"), ("taxi_gps", "impossible_jump"),
-                     ("waybill", "unknown_admin_code"), ("waybill", "negative_weight"),
-                     ("waybill", "delivery_before_pickup")}
+    assert kinds == {
+        ("taxi_gps", "duplicate_row"),
+        ("taxi_gps", "impossible_jump"),
+        ("waybill", "unknown_admin_code"),
+        ("waybill", "negative_weight"),
+        ("waybill", "delivery_before_pickup"),
+    }
 
 
 def test_taxi_fixes_follow_the_shenzhen_layout(city, manifest, union):
@@ -179,8 +206,16 @@ def test_waybills_are_gbk_with_the_exact_header(city, manifest):
     negative = [i for i, r in enumerate(data, 1) if float(r[6]) <= 0]
     assert negative == dirt_rows(manifest, "waybill", "negative_weight")
     assert all(float(r[7]) > 0 for r in data)
-    assert {r[5] for r in data} <= {"general", "container", "bulk", "liquid_bulk", "cold_chain", "dangerous",
-                                    "vehicles", "parcels"}
+    assert {r[5] for r in data} <= {
+        "general",
+        "container",
+        "bulk",
+        "liquid_bulk",
+        "cold_chain",
+        "dangerous",
+        "vehicles",
+        "parcels",
+    }
     assert {r[8] for r in data} <= {"road", "rail", "water", "air"}
     assert all(re.fullmatch(r"[粤京沪湘川鄂浙闽][A-Z]\d{5}", r[9]) for r in data if r[8] == "road")
     assert all(r[9] == "" for r in data if r[8] != "road")
@@ -194,8 +229,17 @@ def test_waybills_are_gbk_with_the_exact_header(city, manifest):
 
 def test_gtfs_feed_is_valid_for_the_day(city, union):
     tables = gtfs_tables(city)
-    assert {"agency.txt", "stops.txt", "routes.txt", "trips.txt", "stop_times.txt", "calendar.txt",
-            "calendar_dates.txt", "shapes.txt", "feed_info.txt"} <= set(tables)
+    assert {
+        "agency.txt",
+        "stops.txt",
+        "routes.txt",
+        "trips.txt",
+        "stop_times.txt",
+        "calendar.txt",
+        "calendar_dates.txt",
+        "shapes.txt",
+        "feed_info.txt",
+    } <= set(tables)
     routes = tables["routes.txt"]
     assert sorted(r["route_type"] for r in routes) == ["1", "3", "3"]
     route_ids = {r["route_id"] for r in routes}
@@ -203,8 +247,15 @@ def test_gtfs_feed_is_valid_for_the_day(city, union):
     assert {t["shape_id"] for t in tables["trips.txt"]} == {s["shape_id"] for s in tables["shapes.txt"]}
 
     stops = tables["stops.txt"]
-    assert list(stops[0]) == ["stop_id", "stop_code", "stop_name", "stop_lat", "stop_lon", "location_type",
-                              "parent_station"]
+    assert list(stops[0]) == [
+        "stop_id",
+        "stop_code",
+        "stop_name",
+        "stop_lat",
+        "stop_lon",
+        "location_type",
+        "parent_station",
+    ]
     name_re = re.compile(r"(罗湖|福田|南山|宝安|龙岗|盐田|龙华|坪山|光明|大鹏)(地铁)?站\d+")
     assert all(name_re.fullmatch(s["stop_name"]) for s in stops)
     lon = np.array([float(s["stop_lon"]) for s in stops])
@@ -253,8 +304,9 @@ def test_roads_are_linestrings_with_the_expected_properties(city, manifest, unio
 def test_cli_generate_prints_one_line_per_file(tmp_path):
     from itlake.cli.demo import app
 
-    result = CliRunner().invoke(app, ["generate", "--out", str(tmp_path), "--scale", "0.02", "--seed", "3",
-                                      "--date", "2026-01-05"])
+    result = CliRunner().invoke(
+        app, ["generate", "--out", str(tmp_path), "--scale", "0.02", "--seed", "3", "--date", "2026-01-05"]
+    )
     assert result.exit_code == 0, result.output
     assert "taxi_gps/2026-01-05/taxi_gps_20260105.csv  8,657 rows" in result.output  # 6 x 1440 + 17 copies
     assert "waybill/2026-01-05/waybill_20260105.csv  100 rows" in result.output

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, datetime
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import pytest
 from pyspark.sql import functions as F
 
 from itlake.catalog import load_catalog
-from itlake.config import get_settings
 from itlake.feeds import FeedError
 from itlake.ingest import BatchRefusedError, ingest_file
 from itlake.lake.delta import read_table
@@ -21,23 +19,6 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 
 DAY = date(2026, 11, 27)
-
-
-@pytest.fixture
-def lenient_taxi_contract(tmp_path, monkeypatch):
-    """The contracts, with taxi_gps allowed to quarantine half a batch (the fixture has 1 bad row in 10)."""
-    schemas = tmp_path / "schemas"
-    shutil.copytree(REPO / "schemas", schemas)
-    contract = schemas / "taxi_gps.yaml"
-    contract.write_text(
-        contract.read_text(encoding="utf-8").replace(
-            "quarantine_threshold: 0.05", "quarantine_threshold: 0.5"
-        )
-    )
-    monkeypatch.setenv("ITLAKE_SCHEMA_DIR", str(schemas))
-    get_settings.cache_clear()
-    yield schemas
-    get_settings.cache_clear()
 
 
 def test_a_batch_over_the_quarantine_threshold_is_refused_whole(spark, lake):

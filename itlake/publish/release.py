@@ -59,7 +59,10 @@ def write_release(
     frame, entry, contract, publication: Publication, dcat: dict, licence_text: str
 ) -> Publication:
     """Write a new version of the release if the data changed; `frame` is a pandas DataFrame."""
-    csv_bytes = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    # Lake timestamps are UTC; ISO 8601 with Z says so, and never drops midnight's time.
+    csv_bytes = frame.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%SZ").encode(
+        "utf-8"
+    )
     data_sha = hashlib.sha256(csv_bytes).hexdigest()
     number, previous_sha = latest_version(entry.name)
     publication.rows = len(frame)
