@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime
 from pathlib import Path
 
@@ -120,3 +121,25 @@ def test_a_row_with_missing_fields_is_quarantined_with_its_number(
     }
     assert sorted(reasons) == [3, 10]
     assert reasons[3].startswith("record has 3 fields, the header has 6")
+
+
+def test_synthetic_data_is_marked_from_its_manifest_to_derived_resources(spark, lake, tmp_path):
+    import json
+
+    from itlake.checksums import file_sha256
+    from itlake.lake.system import synthetic_codes
+
+    catalog = load_catalog()
+    # Not synthetic: no manifest above the file.
+    ingest_file(spark, catalog.get("road_network"), FIXTURES / "roads_tiny.geojson", DAY)
+    assert synthetic_codes(spark, catalog) == set()
+    city = tmp_path / "city"
+    (city / "taxi_gps").mkdir(parents=True)
+    copy = city / "taxi_gps" / "taxi.csv"
+    shutil.copy(FIXTURES / "taxi_gps_tiny.csv", copy)
+    manifest = {"synthetic": True, "files": [{"path": "taxi_gps/taxi.csv", "sha256": file_sha256(copy)}]}
+    (city / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(BatchRefusedError):  # 1 bad row in 10 is over the 5 % threshold; the ledger still says
+        ingest_file(spark, catalog.get("taxi_gps"), copy, DAY)
+    # taxi GPS itself, the trips derived from it, and the OD flows and MaaS table derived from those.
+    assert synthetic_codes(spark, catalog) == {"03.02.001", "03.02.002", "05.01.001", "06.01.001"}

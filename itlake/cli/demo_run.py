@@ -1,8 +1,8 @@
 """`itlake demo run` (what `make demo` calls): the whole pipeline on the demo city, through Airflow.
 
 It generates the city into ./demo-city (the inbox), migrates Airflow's SQLite database, runs each
-DAG with `airflow dags test` for the demo date (the catalogue, the three ingest families, gold,
-publish, MaaS), then prints every lake table with its row count, the ledger, the quality status
+DAG with `airflow dags test` for the demo date (the three ingest families, gold, publish, MaaS,
+then the catalogue), then prints every lake table with its row count, the ledger, the quality status
 and where the outputs are. Each DAG's log is kept in .airflow/demo-logs/.
 """
 
@@ -19,14 +19,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+# The catalogue runs last, so that its DCAT export knows which resources now hold synthetic data.
 DAGS = [
-    "itlake_catalog",
     "itlake_ingest_infrastructure",
     "itlake_ingest_mobility",
     "itlake_ingest_freight",
     "itlake_gold",
     "itlake_publish",
     "itlake_maas",
+    "itlake_catalog",
 ]
 # Wide enough for the summary tables when the output is a log file rather than a terminal.
 console = Console(width=None if sys.stdout.isatty() else 120)

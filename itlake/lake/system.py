@@ -119,3 +119,17 @@ def write_catalog_table(spark: SparkSession, catalog) -> int:
     )
     overwrite(spark.createDataFrame(rows, schema), system_table_path("catalog"))
     return len(rows)
+
+
+def synthetic_codes(spark: SparkSession, catalog) -> set[str]:
+    """Catalogue codes whose data is synthetic: resources with a batch marked synthetic in the
+    ledger, and every derived resource whose `related` sources are (followed to the end)."""
+    ledger = read_system(spark, "ingest_ledger")
+    if ledger is None:
+        return set()
+    codes = {r.code for r in ledger.where(F.col("synthetic")).select("code").distinct().collect()}
+    while True:
+        derived = {e.code for e in catalog.entries if not e.feed and codes.intersection(e.related)}
+        if derived <= codes:
+            return codes
+        codes |= derived

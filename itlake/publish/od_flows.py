@@ -34,27 +34,18 @@ def suppress_small_cells(cells: DataFrame, k: int) -> tuple[DataFrame, DataFrame
     return cells.where(F.col("trips") >= k), cells.where(F.col("trips") < k)
 
 
-def is_lineage_synthetic(spark, codes: list[str]) -> bool:
-    """True if any batch ingested for these catalogue codes was marked synthetic."""
-    from itlake.lake.system import read_system
-
-    ledger = read_system(spark, "ingest_ledger")
-    if ledger is None:
-        return False
-    return ledger.where(F.col("code").isin(codes) & F.col("synthetic")).limit(1).count() > 0
-
-
 def run(spark, logical_date, k: int):
     """Build, gate and release the day's OD flows; returns the Publication logged."""
     from itlake.catalog import load_catalog, to_dcat
     from itlake.contracts import load_contract
+    from itlake.lake.system import synthetic_codes
     from itlake.lake.tables import conform, read_lake_table, write_partition
     from itlake.publish.gate import PublicationRefused, check_release
     from itlake.publish.release import Publication, log_publication, write_release
 
     catalog = load_catalog()
     entry, contract = catalog.get(NAME), load_contract(NAME)
-    synthetic = is_lineage_synthetic(spark, ["03.02.001", "03.02.002"])
+    synthetic = entry.code in synthetic_codes(spark, catalog)
     publication = Publication(code=entry.code, name=NAME, synthetic=synthetic)
     try:
         check_release(entry, contract)
