@@ -143,3 +143,21 @@ def test_synthetic_data_is_marked_from_its_manifest_to_derived_resources(spark, 
         ingest_file(spark, catalog.get("taxi_gps"), copy, DAY)
     # taxi GPS itself, the trips derived from it, and the OD flows and MaaS table derived from those.
     assert synthetic_codes(spark, catalog) == {"03.02.001", "03.02.002", "05.01.001", "06.01.001"}
+
+
+def test_the_real_cairns_feed_lands_completely(spark, lake):
+    rows = {
+        r.table: r for r in ingest_file(spark, load_catalog().get("gtfs"), FIXTURES / "cairns_gtfs.zip", DAY)
+    }
+    # Data rows counted in the files of cairns_gtfs.zip (Queensland TMR, 2014).
+    expected = {
+        "gtfs_stop": 416,
+        "gtfs_route": 22,
+        "gtfs_trip": 1339,
+        "gtfs_stop_time": 37790,
+        "gtfs_calendar": 4,
+    }
+    assert {t: (r.rows_read, r.rows_promoted) for t, r in rows.items()} == {
+        t: (n, n) for t, n in expected.items()
+    }
+    assert read_table(spark, table_path("silver", "gtfs_stop_time")).count() == 37790
