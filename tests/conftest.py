@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -28,6 +29,8 @@ def spark(tmp_path_factory):
     session = get_spark("itlake-tests")
     yield session
     session.stop()
+    # py4j says goodbye at interpreter exit, after pytest has closed the streams it logs to.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture
