@@ -10,7 +10,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install demo test lint lock bench clean
+.PHONY: install demo test lint lock clean
 
 install: $(STAMP)
 
@@ -34,9 +34,6 @@ lint: $(STAMP)
 lock:
 	@test -x $(BIN)/uv || ($(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet uv==0.13.9)
 	$(BIN)/uv pip compile requirements.in --python-version 3.11 --no-header -o requirements.lock
-
-bench: $(STAMP)
-	@$(BIN)/python bench/run.py
 
 clean:
 	rm -rf lake demo-city .airflow
