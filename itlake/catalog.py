@@ -507,32 +507,30 @@ def _bbox_wkt(bbox: tuple[float, float, float, float]) -> str:
     return f"POLYGON(({w} {s}, {e} {s}, {e} {n}, {w} {n}, {w} {s}))"
 
 
+# Each release folder offers these files: (id suffix, title, EU file type, media type).
+DOWNLOADS = (
+    ("parquet", "Parquet download", "PARQUET", "application/vnd.apache.parquet"),
+    ("csv", "CSV download (UTF-8)", "CSV", "text/csv"),
+)
+
+
 def _distributions(entry: CatalogEntry, base_uri: str) -> list[dict[str, Any]]:
     rights = entry.sharing.conditions or entry.open.conditions
     release = f"{base_uri}releases/{entry.name}/"
     out: list[dict[str, Any]] = []
     for method in entry.sharing.method:
         if method == "download":
-            out.append(
-                {
-                    "@id": f"{base_uri}distribution/{entry.code}/parquet",
-                    "@type": "dcat:Distribution",
-                    "dct:title": "Parquet download",
-                    "dcat:accessURL": {"@id": release},
-                    "dct:format": {"@id": EU + "file-type/PARQUET"},
-                    "dcat:mediaType": "application/vnd.apache.parquet",
-                }
-            )
-            out.append(
-                {
-                    "@id": f"{base_uri}distribution/{entry.code}/csv",
-                    "@type": "dcat:Distribution",
-                    "dct:title": "CSV download (UTF-8)",
-                    "dcat:accessURL": {"@id": release},
-                    "dct:format": {"@id": EU + "file-type/CSV"},
-                    "dcat:mediaType": "text/csv",
-                }
-            )
+            for suffix, title, file_type, media_type in DOWNLOADS:
+                out.append(
+                    {
+                        "@id": f"{base_uri}distribution/{entry.code}/{suffix}",
+                        "@type": "dcat:Distribution",
+                        "dct:title": title,
+                        "dcat:accessURL": {"@id": release},
+                        "dct:format": {"@id": EU + f"file-type/{file_type}"},
+                        "dcat:mediaType": media_type,
+                    }
+                )
         elif method == "api":
             out.append(
                 {

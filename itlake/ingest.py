@@ -30,7 +30,7 @@ from itlake.contracts import load_contract
 from itlake.feeds import BatchContext, FeedError, get_feed
 from itlake.lake.delta import append, append_batch, merge_by_key, read_table
 from itlake.lake.paths import table_path
-from itlake.lake.system import LedgerRow, promoted_batches, record_ledger, record_quality
+from itlake.lake.system import LedgerRow, promoted_tables, record_ledger, record_quality
 
 QUARANTINE_COLUMNS = [
     "_batch_id",
@@ -100,7 +100,7 @@ def ingest_file(spark: SparkSession, entry, path: Path, logical_date: date) -> l
         logical_date=logical_date,
         synthetic=is_synthetic(path, sha256),
     )
-    if all(ctx.batch_id in promoted_batches(spark, name) for name in feed.contracts):
+    if set(feed.contracts) <= promoted_tables(spark, ctx.batch_id):
         row = _finish(
             replace(
                 template,

@@ -78,13 +78,13 @@ def read_system(spark: SparkSession, name: str) -> DataFrame | None:
     return read_table(spark, path) if table_exists(spark, path) else None
 
 
-def promoted_batches(spark: SparkSession, table: str) -> set[str]:
-    """Batch ids already promoted into `table` (a re-ingest of one of them is a no-op)."""
+def promoted_tables(spark: SparkSession, batch_id: str) -> set[str]:
+    """Tables this batch was already promoted into (a re-ingest of the same file is a no-op)."""
     ledger = read_system(spark, "ingest_ledger")
     if ledger is None:
         return set()
-    rows = ledger.where((F.col("table") == table) & (F.col("status") == "promoted")).select("batch_id")
-    return {r.batch_id for r in rows.distinct().collect()}
+    rows = ledger.where((F.col("batch_id") == batch_id) & (F.col("status") == "promoted")).select("table")
+    return {r.table for r in rows.distinct().collect()}
 
 
 def record_quality(spark: SparkSession, rows: list[dict]) -> None:
