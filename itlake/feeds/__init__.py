@@ -1,16 +1,22 @@
 """Feed parsers, one module per format; `get_feed(name)` finds the one a catalogue entry names.
 
-FEED_NAMES is the list of parsers that exist. It is plain data so that Airflow DAG files can ask
-which catalogue entries are ingestible without importing Spark.
+FEED_NAMES lists the parsers that exist: every module of this package except the shared helpers,
+so a new feed format is one new module named like the catalogue's `feed`. It is found without
+importing the modules, so Airflow DAG files can ask which entries are ingestible without Spark.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
+from pkgutil import iter_modules
 
 from itlake.feeds.base import BatchContext, Feed, FeedError
 
-FEED_NAMES = ("gtfs", "taxi_gps", "waybill", "road_network")
+# Shared helpers, and modules named `_x` that belong to one parser, are not parsers.
+HELPERS = frozenset({"base", "cast", "csv_reader"})
+FEED_NAMES = tuple(
+    sorted(m.name for m in iter_modules(__path__) if m.name not in HELPERS and not m.name.startswith("_"))
+)
 
 
 def get_feed(name: str) -> Feed:
