@@ -3,7 +3,9 @@
 Every catalogue entry whose `feed` has a parser gets a task that ingests the files in
 `$ITLAKE_INBOX/<feed>/<date>/` through spark-submit (landing -> bronze -> silver, quality gate,
 ledger). A new entry for an existing feed format needs no DAG code. Each silver table is an Asset;
-its event carries the date and the rows promoted.
+its event carries the date and the rows promoted. A family DAG runs at the most frequent
+`update_cycle` of its entries; a run ingests the inbox folder of its logical date (in the city's
+time zone), and a file already ingested is a no-op, so retries and backfills give the same tables.
 """
 
 from __future__ import annotations
@@ -31,15 +33,16 @@ def ingest_task(entry):
         if not inbox_files(entry.feed, date.fromisoformat(day)):
             raise AirflowSkipException(f"no {entry.feed} files for {day} in the inbox")
         result = submit("ingest", ["--code", entry.code, "--logical-date", day])
-        for row in result["ledger"]:
-            for table in tables:
-                if table.endswith("." + row["table"]):
-                    emit(
-                        context,
-                        table,
-                        rows_promoted=row["rows_promoted"],
-                        rows_quarantined=row["rows_quarantined"],
-                    )
+        # Every outlet gets an event with its row count; a file already ingested promotes 0 rows.
+        for table in tables:
+            rows = [r for r in result["ledger"] if f"{entry.layer}.{r['table']}" == table]
+            emit(
+                context,
+                table,
+                rows_promoted=sum(r["rows_promoted"] for r in rows),
+                rows_quarantined=sum(r["rows_quarantined"] for r in rows),
+                update_cycle=entry.update_cycle,
+            )
         return {"rows_promoted": result["rows_promoted"]}
 
     return ingest()

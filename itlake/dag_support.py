@@ -31,6 +31,8 @@ def asset_for(table: str) -> Asset:
 
 
 def family_schedule(entries) -> str:
+    """The schedule of a family DAG: the most frequent `update_cycle` of its entries, so every
+    entry is ingested at least as often as its catalogue entry promises."""
     return SCHEDULES[min((e.update_cycle for e in entries), key=CYCLE_ORDER.index)]
 
 
@@ -41,9 +43,23 @@ def logical_day(context) -> str:
         for event in reversed(list(events)):
             if event.extra and event.extra.get("logical_date"):
                 return event.extra["logical_date"]
-    return context["logical_date"].date().isoformat()
+    # The date in the DAGs' own time zone: a daily run at midnight in Shanghai is 16:00 UTC the
+    # day before, and must still work on the Shanghai date.
+    return context["logical_date"].in_timezone(START_DATE.tz).date().isoformat()
+
+
+class MissingRowCountError(ValueError):
+    """An asset event without a row count: downstream DAGs and `itlake status` need one."""
 
 
 def emit(context, table: str, **extra) -> None:
-    """Attach the run's date and figures (row counts) to the asset event of `table`."""
-    context["outlet_events"][asset_for(table)].extra = {"logical_date": logical_day(context), **extra}
+    """Attach the run's date and figures to the asset event of `table`; `rows` (the rows written
+    by this run) is required, and is taken from `rows_promoted` when only that is given."""
+    rows = extra.get("rows", extra.get("rows_promoted"))
+    if not isinstance(rows, int) or isinstance(rows, bool):
+        raise MissingRowCountError(f"the asset event of {table} needs an integer row count, got {rows!r}")
+    context["outlet_events"][asset_for(table)].extra = {
+        "logical_date": logical_day(context),
+        **extra,
+        "rows": rows,
+    }

@@ -70,3 +70,127 @@ def test_dag_files_parse_without_heavy_imports(dag_file):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[-1].startswith("[] "), out
     assert time.monotonic() - started < 60
+
+
+NEW_ENTRY_DAG_CHECK = """
+import json
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder={dags!r})
+dag = bag.dags["itlake_ingest_freight"]
+print(json.dumps({{
+    "errors": {{k: str(v) for k, v in bag.import_errors.items()}},
+    "tasks": sorted(t.task_id for t in dag.tasks),
+    "outlets": sorted(a.name for a in dag.get_task("ingest_waybill_dongguan").outlets),
+    "schedule": str(dag.timetable.expression),
+}}))
+"""
+
+
+def test_a_new_catalogue_entry_gets_its_ingest_task_without_dag_code(tmp_path):
+    """A second waybill provider, added to a copy of the catalogue, appears in the freight DAG;
+    its 5-minute cycle makes the freight DAG run every 5 minutes."""
+    import json
+    import os
+    import shutil
+
+    repo = DAGS_DIR.parent
+    catalog, schemas = tmp_path / "catalog", tmp_path / "schemas"
+    shutil.copytree(repo / "catalog", catalog)
+    shutil.copytree(repo / "schemas", schemas)
+    entry = (catalog / "04.01.001_waybill.yaml").read_text(encoding="utf-8")
+    entry = (
+        entry.replace("code: 04.01.001", "code: 04.01.002")
+        .replace("name: waybill", "name: waybill_dongguan")
+        .replace("schema: [waybill]", "schema: [waybill_dongguan]")
+        .replace("table: silver.waybill", "table: silver.waybill_dongguan")
+        .replace("update_cycle: daily", "update_cycle: 5min")
+    )
+    (catalog / "04.01.002_waybill_dongguan.yaml").write_text(entry, encoding="utf-8")
+    contract = (schemas / "waybill.yaml").read_text(encoding="utf-8")
+    (schemas / "waybill_dongguan.yaml").write_text(
+        contract.replace("name: waybill\n", "name: waybill_dongguan\n", 1), encoding="utf-8"
+    )
+    env = {**os.environ, "ITLAKE_CATALOG_DIR": str(catalog), "ITLAKE_SCHEMA_DIR": str(schemas)}
+    done = subprocess.run(
+        [sys.executable, "-c", NEW_ENTRY_DAG_CHECK.format(dags=str(DAGS_DIR))],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["errors"] == {}
+    assert found["tasks"] == ["ingest_waybill", "ingest_waybill_dongguan"]
+    assert found["outlets"] == ["silver.waybill_dongguan"]
+    assert "*/5 * * * *" in found["schedule"]
+
+
+def test_schedules_follow_the_update_cycle(dagbag):
+    # mobility holds taxi_gps (5min); freight holds waybill (daily); infrastructure road_network (monthly).
+    ingest = [d for d in EXPECTED if d.startswith("itlake_ingest")]
+    summaries = {d: str(dagbag.dags[d].timetable.expression) for d in ingest}
+    assert "*/5 * * * *" in summaries["itlake_ingest_mobility"]
+    assert "@daily" in summaries["itlake_ingest_freight"] or "0 0 * * *" in summaries["itlake_ingest_freight"]
+    assert "@monthly" in summaries["itlake_ingest_infrastructure"] or "0 0 1 * *" in summaries[
+        "itlake_ingest_infrastructure"
+    ]
+
+
+def test_derived_dags_are_scheduled_on_the_assets_they_read(dagbag):
+    from airflow.sdk import Asset
+
+    from itlake.lineage import schedule_assets
+
+    def reads(dag_id):
+        return sorted(schedule_assets(dagbag.dags[dag_id]))
+
+    assert reads("itlake_gold") == ["silver.taxi_gps"]
+    assert reads("itlake_maas") == ["gold.taxi_trip"]
+    for dag_id in dagbag.dag_ids:
+        for task in dagbag.dags[dag_id].tasks:
+            assert all(isinstance(o, Asset) and o.uri.startswith("itlake://lake/") for o in task.outlets)
+
+
+class _Events(dict):
+    def __missing__(self, key):
+        from types import SimpleNamespace
+
+        self[key] = SimpleNamespace(extra=None)
+        return self[key]
+
+
+def test_emit_carries_the_row_count_and_the_service_date():
+    import pendulum
+
+    from itlake.dag_support import MissingRowCountError, asset_for, emit, logical_day
+
+    # Midnight in Shanghai is 16:00 UTC the day before: the run works on the Shanghai date.
+    context = {"logical_date": pendulum.datetime(2026, 11, 26, 16, 0, tz="UTC"), "outlet_events": _Events()}
+    assert logical_day(context) == "2026-11-27"
+    emit(context, "silver.waybill", rows_promoted=4995, rows_quarantined=5)
+    assert context["outlet_events"][asset_for("silver.waybill")].extra == {
+        "logical_date": "2026-11-27",
+        "rows_promoted": 4995,
+        "rows_quarantined": 5,
+        "rows": 4995,
+    }
+    emit(context, "gold.taxi_trip", rows=0, version=3)
+    assert context["outlet_events"][asset_for("gold.taxi_trip")].extra["rows"] == 0
+    with pytest.raises(MissingRowCountError, match="open.od_taxi_hourly"):
+        emit(context, "open.od_taxi_hourly", version=2)
+
+
+def test_lineage_names_inputs_and_outputs_by_catalogue_code(dagbag):
+    from itlake.lineage import task_lineage
+
+    def names(datasets):
+        return sorted((d.namespace, d.name) for d in datasets)
+
+    gold = task_lineage(dagbag.dags["itlake_gold"].get_task("gold_taxi_trips"))
+    assert names(gold.inputs) == [("itlake", "03.02.001")]
+    assert names(gold.outputs) == [("itlake", "03.02.002")]
+    gtfs = task_lineage(dagbag.dags["itlake_ingest_mobility"].get_task("ingest_gtfs"))
+    assert names(gtfs.inputs) == [("itlake-inbox", "03.01.001")]
+    assert names(gtfs.outputs) == [
+        ("itlake", f"03.01.001/gtfs_{t}") for t in ("calendar", "route", "stop", "stop_time", "trip")
+    ]
