@@ -1,7 +1,9 @@
-"""What is in the lake: every table with its row count and version, the ledger, quality status."""
+"""What is in the lake: every table with its row count, version, last update and freshness; the
+ledger; quality status. Freshness follows the catalogue entry owning the table (itlake/status.py)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pyspark.sql import functions as F
@@ -12,10 +14,16 @@ from itlake.lake.paths import table_path
 LAYERS_SHOWN = ("bronze", "silver", "quarantine", "gold", "open", "_system")
 
 
-def lake_tables(spark) -> list[dict]:
-    """One row per Delta table in the lake: layer, name, rows, version, path."""
+def lake_tables(spark, now: datetime | None = None) -> list[dict]:
+    """One row per Delta table in the lake: layer, name, rows, version, last update (UTC, ISO 8601),
+    freshness against the `update_cycle` of the catalogue entry owning it ("" for _system), path."""
     from delta.tables import DeltaTable
 
+    from itlake.catalog import load_catalog
+    from itlake.status import freshness
+
+    catalog = load_catalog()
+    now = now or datetime.now(UTC)
     rows = []
     for layer in LAYERS_SHOWN:
         folder = Path(table_path(layer, "x")).parent
@@ -25,35 +33,43 @@ def lake_tables(spark) -> list[dict]:
             path = str(child)
             if not child.is_dir() or not table_exists(spark, path):
                 continue
-            detail = DeltaTable.forPath(spark, path)
-            version = detail.history(1).select("version").first().version
+            history = DeltaTable.forPath(spark, path).history(1)
+            # Epoch milliseconds: a collected timestamp would be in the driver's local time zone.
+            last = history.select("version", F.unix_millis("timestamp").alias("epoch_ms")).first()
+            updated_at = datetime.fromtimestamp(last.epoch_ms / 1000, UTC)
             count = spark.read.format("delta").load(path).count()
-            rows.append({"layer": layer, "name": child.name, "rows": count, "version": version, "path": path})
+            entry = _owner(catalog, child.name) if layer != "_system" else None
+            rows.append(
+                {
+                    "layer": layer,
+                    "name": child.name,
+                    "rows": count,
+                    "version": last.version,
+                    "updated_at": updated_at.isoformat(),
+                    "freshness": str(freshness(updated_at, entry.update_cycle, now)) if entry else "",
+                    "path": path,
+                }
+            )
     return rows
 
 
+def _owner(catalog, contract_name: str):
+    try:
+        return catalog.by_contract(contract_name)
+    except KeyError:
+        return None
+
+
 def quality_status(spark) -> dict[str, str]:
-    """dataset -> 'passed' or 'FAILED: expectations' for its most recent run."""
+    """dataset -> 'passed (N checks)' or 'FAILED (N errors)' for its most recent run."""
     from itlake.lake.system import read_system
+    from itlake.status import quality_text, summarise_quality
 
     results = read_system(spark, "quality_results")
     if results is None:
         return {}
-    latest = results.groupBy("dataset").agg(F.max("checked_at").alias("checked_at"))
-    last = results.join(latest, ["dataset", "checked_at"])
-    status = {}
-    for row in (
-        last.groupBy("dataset")
-        .agg(
-            F.sum(F.when(~F.col("success") & (F.col("severity") == "error"), 1).otherwise(0)).alias("errors"),
-            F.count("*").alias("checks"),
-        )
-        .collect()
-    ):
-        status[row.dataset] = (
-            f"passed ({row.checks} checks)" if row.errors == 0 else f"FAILED ({row.errors} errors)"
-        )
-    return status
+    rows = [r.asDict() for r in results.select("dataset", "checked_at", "success", "severity").collect()]
+    return {dataset: quality_text(result) for dataset, result in summarise_quality(rows).items()}
 
 
 def ledger_summary(spark) -> list[dict]:

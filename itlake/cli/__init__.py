@@ -3,7 +3,7 @@
 itlake catalog list | show CODE | validate | export --format dcat
 itlake demo generate --out DIR | itlake demo run
 itlake ingest CODE_OR_NAME FILE... [--logical-date YYYY-MM-DD]
-itlake tables
+itlake tables | itlake status
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from rich.table import Table
 from itlake.cli.catalog import app as catalog_app
 from itlake.cli.demo import app as demo_app
 from itlake.cli.demo_run import run as demo_run
+from itlake.cli.status import status as status_command
 
 app = typer.Typer(
     help="itlake: the integrated transport data lake.", no_args_is_help=True, add_completion=False
@@ -26,6 +27,7 @@ app = typer.Typer(
 app.add_typer(catalog_app, name="catalog", help="The information resource catalogue.")
 app.add_typer(demo_app, name="demo", help="The synthetic demo city.")
 demo_app.command("run", help="Generate the demo city and run the whole pipeline through Airflow.")(demo_run)
+app.command("status")(status_command)
 console = Console()
 
 
@@ -56,7 +58,7 @@ def ingest(
 
 @app.command()
 def tables(as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table")) -> None:
-    """Every Delta table in the lake with its row count and version."""
+    """Every Delta table in the lake with its row count, version, last update and freshness."""
     from itlake.lake.session import get_spark
     from itlake.report import lake_tables
 
@@ -64,7 +66,14 @@ def tables(as_json: bool = typer.Option(False, "--json", help="print JSON instea
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table("layer", "table", "rows", "version", title="lake tables")
+    table = Table("layer", "table", "rows", "version", "last update (UTC)", "freshness", title="lake tables")
     for row in rows:
-        table.add_row(row["layer"], row["name"], f"{row['rows']:,}", str(row["version"]))
+        table.add_row(
+            row["layer"],
+            row["name"],
+            f"{row['rows']:,}",
+            str(row["version"]),
+            row["updated_at"][:16].replace("T", " "),
+            row["freshness"],
+        )
     console.print(table)

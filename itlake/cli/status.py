@@ -1,0 +1,50 @@
+"""`itlake status`: is every catalogue resource up to date, checked and filled? (itlake/status.py)"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+# Wide enough for the table when the output is a log file or a pipe rather than a terminal.
+console = Console(width=None if sys.stdout.isatty() else 150)
+
+
+def status(
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    now: str = typer.Option("", help="judge freshness at this UTC time (ISO 8601) instead of now"),
+) -> None:
+    """Every catalogue resource: last successful update, freshness, last ledger status, quality, rows."""
+    from itlake.status import resource_status
+
+    rows = resource_status(now=datetime.fromisoformat(now) if now else None)
+    if as_json:
+        print(json.dumps([r.as_json() for r in rows], indent=2, ensure_ascii=False))
+        return
+    table = Table(
+        "", "code", "resource", "cycle", "last update (UTC)", "freshness", "last run", "quality", "rows",
+        title="catalogue resources",
+    )
+    for r in rows:
+        last_run = r.last_status.upper() if r.last_status in ("refused", "failed") else r.last_status
+        table.add_row(
+            "[red]![/]" if r.problem else "",
+            r.code,
+            r.name,
+            r.update_cycle,
+            r.last_update.strftime("%Y-%m-%d %H:%M") if r.last_update else "never",
+            f"[red]{r.freshness}[/]" if r.stale else f"[green]{r.freshness}[/]",
+            f"[red]{last_run}[/]" if r.last_status in ("refused", "failed") else last_run,
+            f"[red]{r.quality}[/]" if r.quality.startswith("FAILED") else r.quality,
+            f"{r.rows:,}" if r.rows is not None else "",
+        )
+    console.print(table)
+    problems = [r for r in rows if r.problem]
+    console.print(f"{len(rows)} resources, {len(problems)} need attention (marked !).")
+    for r in problems:
+        if r.last_status in ("refused", "failed"):
+            console.print(f"  {r.code} {r.name}: last run {r.last_status}: {r.last_message[:160]}")
