@@ -28,7 +28,7 @@ from itlake.checksums import file_sha256
 from itlake.config import get_settings
 from itlake.contracts import load_contract
 from itlake.feeds import BatchContext, FeedError, get_feed
-from itlake.lake.delta import append, append_batch, merge_by_key, read_table
+from itlake.lake.delta import append_batch, merge_by_key, read_table
 from itlake.lake.paths import table_path
 from itlake.lake.system import LedgerRow, promoted_tables, record_ledger, record_quality
 
@@ -195,7 +195,7 @@ def promote(
             )
             return _refuse(spark, contract_name, typed, quarantined, row, f"quality_gate: {failed}")
 
-        _write_quarantine(quarantined, contract_name)
+        _write_quarantine(quarantined, contract_name, ctx.batch_id)
         merge_by_key(
             promoted,
             table_path(contract.layer, contract_name),
@@ -216,7 +216,7 @@ def _refuse(spark, contract_name: str, typed: DataFrame, quarantined: DataFrame,
     held = typed.join(quarantined.select("_row_number"), "_row_number", "left_anti").withColumns(
         {"quarantine_rule": F.lit(reason.split(":", 1)[0]), "quarantine_reason": F.lit(reason)}
     )
-    _write_quarantine(quarantined.unionByName(held.select(*QUARANTINE_COLUMNS)), contract_name)
+    _write_quarantine(quarantined.unionByName(held.select(*QUARANTINE_COLUMNS)), contract_name, row.batch_id)
     row.rows_quarantined = row.rows_read
     row.rows_promoted = row.rows_duplicate = 0
     row = _finish(replace(row, status="refused", message=f"{contract_name}: {reason}"))
@@ -225,10 +225,12 @@ def _refuse(spark, contract_name: str, typed: DataFrame, quarantined: DataFrame,
     return row
 
 
-def _write_quarantine(quarantined: DataFrame, contract_name: str) -> None:
-    append(
+def _write_quarantine(quarantined: DataFrame, contract_name: str, batch_id: str) -> None:
+    # Once per batch: a task killed after this write and retried must not quarantine the rows twice.
+    append_batch(
         quarantined.withColumn("_quarantined_at", F.current_timestamp()),
         table_path("quarantine", contract_name),
+        batch_id,
     )
 
 

@@ -162,9 +162,7 @@ def resource_status(catalog=None, now: datetime | None = None) -> list[ResourceS
         tables = [f"{entry.layer}.{name}" for name in entry.schema]
         facts = [table_facts(table_path(entry.layer, name)) for name in entry.schema]
         present = [f for f in facts if f is not None]
-        mine = sorted(
-            (r for r in ledger if r["code"] == entry.code), key=lambda r: _as_utc(r["finished_at"])
-        )
+        mine = sorted((r for r in ledger if r["code"] == entry.code), key=lambda r: _as_utc(r["finished_at"]))
         if entry.feed:
             promoted = [r for r in mine if r["status"] == "promoted"]
             last_update = _as_utc(promoted[-1]["finished_at"]) if promoted else None

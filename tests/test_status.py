@@ -59,9 +59,19 @@ def test_status_shows_updates_staleness_failures_quality_and_rows(spark, lake):
     record_quality(
         spark,
         [
-            {"run_id": "r1", "dataset": "waybill", "batch_id": "b", "expectation": e, "column": "w",
-             "severity": "error", "success": ok, "observed_value": None, "unexpected_count": 0,
-             "unexpected_sample": None, "checked_at": datetime(2026, 11, 27, 10, 0)}
+            {
+                "run_id": "r1",
+                "dataset": "waybill",
+                "batch_id": "b",
+                "expectation": e,
+                "column": "w",
+                "severity": "error",
+                "success": ok,
+                "observed_value": None,
+                "unexpected_count": 0,
+                "unexpected_sample": None,
+                "checked_at": datetime(2026, 11, 27, 10, 0),
+            }
             for e, ok in (("not_null", True), ("between", False), ("unique", True))
         ],
     )

@@ -26,7 +26,15 @@ def status(
         print(json.dumps([r.as_json() for r in rows], indent=2, ensure_ascii=False))
         return
     table = Table(
-        "", "code", "resource", "cycle", "last update (UTC)", "freshness", "last run", "quality", "rows",
+        "",
+        "code",
+        "resource",
+        "cycle",
+        "last update (UTC)",
+        "freshness",
+        "last run",
+        "quality",
+        "rows",
         title="catalogue resources",
     )
     for r in rows:

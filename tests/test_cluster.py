@@ -1,0 +1,202 @@
+"""A real Spark standalone cluster on 127.0.0.1, from the pyspark installation: master and worker
+(1 core, 1 GiB). One ingest job and one gold job run on it through spark-submit, exactly as the
+Airflow tasks launch them (itlake/orchestration.py against ITLAKE_SPARK_MASTER); then an ingest
+killed with SIGKILL mid-write and retried must give the same tables as the clean run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from itlake.config import get_settings
+from tests._services import REPO, ProcessGroup, free_port, wait_for_port
+
+pytestmark = pytest.mark.slow
+
+DAY = date(2026, 11, 27)
+RESULTS: dict[str, dict] = {}
+
+
+def _spark_home() -> Path:
+    import pyspark
+
+    return Path(pyspark.__file__).parent
+
+
+def _master_state(webui_port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{webui_port}/json/", timeout=10) as response:
+        return json.load(response)
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory):
+    from itlake.demo import generate_city
+
+    out = tmp_path_factory.mktemp("inbox")
+    generate_city(out, scale=0.05, seed=7, date=DAY)
+    return out
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """Master and one worker; yields (master URL, web UI port); both are stopped afterwards."""
+    spark_home = _spark_home()
+    work = tmp_path_factory.mktemp("spark")
+    classpath = str(spark_home / "jars" / "*")
+    env = {
+        **os.environ,
+        "SPARK_HOME": str(spark_home),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "SPARK_WORKER_DIR": str(work / "worker"),
+        # The worker node has the project importable, as an image with itlake installed would.
+        "PYTHONPATH": str(REPO),
+    }
+    port, webui, worker_ui = free_port(), free_port(), free_port()
+    group = ProcessGroup(work / "logs")
+    try:
+        master = group.start(
+            "master",
+            [
+                "java",
+                "-Xmx256m",
+                "-cp",
+                classpath,
+                "org.apache.spark.deploy.master.Master",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--webui-port",
+                str(webui),
+            ],
+            env,
+        )
+        wait_for_port(webui, 180, master, work / "logs" / "master.log")
+        worker = group.start(
+            "worker",
+            [
+                "java",
+                "-Xmx256m",
+                "-cp",
+                classpath,
+                "org.apache.spark.deploy.worker.Worker",
+                "--host",
+                "127.0.0.1",
+                "--webui-port",
+                str(worker_ui),
+                "--cores",
+                "1",
+                "--memory",
+                "1g",
+                f"spark://127.0.0.1:{port}",
+            ],
+            env,
+        )
+        deadline = time.monotonic() + 180
+        while _master_state(webui).get("aliveworkers", 0) < 1:
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((work / "logs" / "worker.log").read_text(errors="replace")[-3000:])
+            time.sleep(2)
+        yield f"spark://127.0.0.1:{port}", webui
+    finally:
+        group.stop()
+        assert group.alive() == []
+
+
+def _use(monkeypatch, lake: Path, inbox: Path, master: str) -> None:
+    monkeypatch.setenv("ITLAKE_LAKE_ROOT", str(lake))
+    monkeypatch.setenv("ITLAKE_INBOX", str(inbox))
+    monkeypatch.setenv("ITLAKE_SPARK_MASTER", master)
+    monkeypatch.setenv("ITLAKE_DRIVER_MEMORY", "1g")
+    get_settings.cache_clear()
+
+
+def table_digest(path: Path, volatile: tuple[str, ...] = ("_ingested_at", "_quarantined_at")) -> tuple:
+    """(rows, sha256 of the sorted rows without load-time columns) of a Delta table, read JVM-free."""
+    from deltalake import DeltaTable
+
+    rows = DeltaTable(str(path)).to_pyarrow_dataset().to_table().to_pylist()
+    lines = sorted(
+        json.dumps({k: v for k, v in r.items() if k not in volatile}, sort_keys=True, default=str)
+        for r in rows
+    )
+    return len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+TABLES = ("bronze/taxi_gps", "silver/taxi_gps", "quarantine/taxi_gps")
+
+
+def test_ingest_and_gold_jobs_run_on_a_standalone_cluster(cluster, inbox, tmp_path_factory, monkeypatch):
+    from itlake.orchestration import submit
+
+    master, webui = cluster
+    lake = tmp_path_factory.mktemp("cluster-lake")
+    _use(monkeypatch, lake, inbox, master)
+    started = time.monotonic()
+    ingested = submit("ingest", ["--code", "taxi_gps", "--logical-date", DAY.isoformat()])
+    gold = submit("gold_taxi_trips", ["--logical-date", DAY.isoformat()])
+    RESULTS["wall_s"] = {"cluster": round(time.monotonic() - started)}
+
+    apps = {a["name"]: a["state"] for a in _master_state(webui)["completedapps"]}
+    assert apps == {"itlake-ingest": "FINISHED", "itlake-gold_taxi_trips": "FINISHED"}
+    (ledger,) = ingested["ledger"]
+    assert ledger["status"] == "promoted" and ledger["rows_read"] > 1000
+    assert (
+        ledger["rows_read"] == ledger["rows_promoted"] + ledger["rows_duplicate"] + ledger["rows_quarantined"]
+    )
+
+    from itlake.status import table_facts
+
+    assert table_facts(str(lake / "silver" / "taxi_gps"))["rows"] == ledger["rows_promoted"]
+    assert gold["rows"] > 0
+    assert table_facts(str(lake / "gold" / "taxi_trip"))["rows"] == gold["rows"]
+    RESULTS["clean"] = {t: table_digest(lake / t) for t in TABLES}
+    print("cluster run:", RESULTS["wall_s"], "ledger:", ledger, "gold rows:", gold["rows"])
+
+
+def test_an_ingest_killed_mid_write_and_retried_gives_the_same_tables(inbox, tmp_path, monkeypatch):
+    """SIGKILL the spark-submit once bronze is committed (silver is being written), then retry."""
+    from itlake.orchestration import spark_submit_command, submit
+
+    if "clean" not in RESULTS:
+        pytest.skip("needs the clean run of the cluster test")
+    lake = tmp_path / "lake"
+    _use(monkeypatch, lake, inbox, "local[2]")
+    args = ["--code", "taxi_gps", "--logical-date", DAY.isoformat()]
+    job = subprocess.Popen(
+        spark_submit_command("ingest", args),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    bronze_log = lake / "bronze" / "taxi_gps" / "_delta_log"
+    try:
+        deadline = time.monotonic() + 600
+        while not list(bronze_log.glob("*.json")) and job.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert job.poll() is None, "the job ended before it could be killed mid-write"
+        os.killpg(job.pid, signal.SIGKILL)
+    finally:
+        try:
+            os.killpg(job.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        job.wait()
+
+    retried = submit("ingest", args)
+    assert [r["status"] for r in retried["ledger"]] == ["promoted"]
+    assert {t: table_digest(lake / t) for t in TABLES} == RESULTS["clean"]
+    # A second retry (the task succeeded but Airflow retried it) changes nothing.
+    again = submit("ingest", args)
+    assert [r["status"] for r in again["ledger"]] == ["already_ingested"]
+    assert {t: table_digest(lake / t) for t in TABLES} == RESULTS["clean"]
