@@ -8,6 +8,9 @@ export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
+# OpenLineage events of every task, inputs and outputs named by catalogue code (itlake/lineage.py).
+export AIRFLOW__OPENLINEAGE__TRANSPORT ?= {"type": "file", "log_file_path": "$(AIRFLOW_HOME)/openlineage.json", "append": true}
+export AIRFLOW__OPENLINEAGE__EXTRACTORS ?= itlake.lineage.ItlakeTaskExtractor
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install demo test lint lock clean

@@ -9,7 +9,30 @@ import pendulum
 from airflow.sdk import Asset
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
-DEFAULT_ARGS = {"owner": "itlake", "retries": 2, "retry_delay": pendulum.duration(minutes=1)}
+
+
+def record_failure(context) -> None:
+    """Failure callback: the task's outlet tables are marked failed in `itlake status`."""
+    from itlake.status import record_task_failure
+
+    task = context["task"]
+    record_task_failure(
+        dag_id=task.dag_id,
+        task_id=task.task_id,
+        tables=[getattr(o, "name", str(o)) for o in task.outlets],
+        logical_date=logical_day(context),
+        error=str(context.get("exception") or "failed"),
+        failed_at=pendulum.now("UTC"),
+    )
+
+
+DEFAULT_ARGS = {
+    "owner": "itlake",
+    "retries": 2,
+    "retry_delay": pendulum.duration(minutes=1),
+    # After the last retry: `itlake status` shows the failure (the Airflow UI shows it anyway).
+    "on_failure_callback": record_failure,
+}
 
 # Catalogue update cycles as Airflow schedules; a family DAG runs at its most frequent cycle.
 SCHEDULES = {

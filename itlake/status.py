@@ -94,6 +94,27 @@ def read_system_rows(name: str) -> list[dict]:
     return table.to_pyarrow_dataset().to_table().to_pylist()
 
 
+def record_task_failure(
+    dag_id: str, task_id: str, tables: list[str], logical_date: str, error: str, failed_at: datetime
+) -> None:
+    """Append a row to `_system.task_failures` (the Airflow tasks' failure callback calls this, so
+    `itlake status` shows a task that failed before its job could write the ledger)."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    row = pa.table(
+        {
+            "dag_id": [dag_id],
+            "task_id": [task_id],
+            "tables": [",".join(tables)],
+            "logical_date": [logical_date],
+            "error": [error[:2000]],
+            "failed_at": pa.array([_as_utc(failed_at)], pa.timestamp("us", tz="UTC")),
+        }
+    )
+    write_deltalake(system_table_path("task_failures"), row, mode="append")
+
+
 def summarise_quality(rows: list[dict]) -> dict[str, dict]:
     """dataset -> its most recent validation run: `passed`, the number of checks and errors, when."""
     latest: dict[str, datetime] = {}
@@ -157,6 +178,7 @@ def resource_status(catalog=None, now: datetime | None = None) -> list[ResourceS
     now = _as_utc(now) or datetime.now(UTC)
     ledger = read_system_rows("ingest_ledger")
     quality = summarise_quality(read_system_rows("quality_results"))
+    failures = read_system_rows("task_failures")
     statuses = []
     for entry in catalog.entries:
         tables = [f"{entry.layer}.{name}" for name in entry.schema]
@@ -181,6 +203,15 @@ def resource_status(catalog=None, now: datetime | None = None) -> list[ResourceS
         )
         last = mine[-1] if mine else None
         last_status = last["status"] if last else ("written" if present else "")
+        last_message = (last["message"] or "") if last else ""
+        failed = [f for f in failures if set(f["tables"].split(",")) & set(tables)]
+        if failed:
+            newest = max(failed, key=lambda f: f["failed_at"])
+            if last is None or _as_utc(newest["failed_at"]) > _as_utc(last["finished_at"]):
+                last_status = "failed"
+                last_message = (
+                    f"{newest['dag_id']}.{newest['task_id']} ({newest['logical_date']}): {newest['error']}"
+                )
         statuses.append(
             ResourceStatus(
                 code=entry.code,
@@ -192,7 +223,7 @@ def resource_status(catalog=None, now: datetime | None = None) -> list[ResourceS
                 freshness=str(fresh),
                 stale=fresh.stale,
                 last_status=last_status,
-                last_message=(last["message"] or "") if last else "",
+                last_message=last_message,
                 quality=quality_text(combined),
                 problem=fresh.stale
                 or last_status in FAILED_STATUSES

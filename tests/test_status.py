@@ -111,3 +111,30 @@ def test_status_shows_updates_staleness_failures_quality_and_rows(spark, lake):
     table_update = datetime.fromisoformat(tables[("gold", "taxi_trip")]["updated_at"])
     assert abs((table_update - trip.last_update).total_seconds()) < 5
     assert tables[("_system", "ingest_ledger")]["freshness"] == ""
+
+
+def test_a_failed_task_shows_in_status(lake):
+    """The failure callback of the DAGs records the failed task against its outlet tables."""
+    from types import SimpleNamespace
+
+    import pendulum
+
+    from itlake.dag_support import asset_for, record_failure
+    from itlake.status import resource_status
+
+    task = SimpleNamespace(
+        dag_id="itlake_ingest_freight", task_id="ingest_waybill", outlets=[asset_for("silver.waybill")]
+    )
+    context = {
+        "task": task,
+        "logical_date": pendulum.datetime(2026, 11, 27, tz="UTC"),
+        "exception": RuntimeError("job ingest failed (exit 137)"),
+    }
+    record_failure(context)
+    status = {s.name: s for s in resource_status(now=datetime(2026, 11, 27, 12, tzinfo=UTC))}
+    waybill = status["waybill"]
+    assert (waybill.last_status, waybill.problem) == ("failed", True)
+    assert waybill.last_message == (
+        "itlake_ingest_freight.ingest_waybill (2026-11-27): job ingest failed (exit 137)"
+    )
+    assert status["taxi_gps"].last_status == ""

@@ -8,6 +8,7 @@ and where the outputs are. Each DAG's log is kept in .airflow/demo-logs/.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -57,6 +58,12 @@ def run(
     os.environ["ITLAKE_INBOX"] = str(out.resolve())
     airflow_home = Path(os.environ.setdefault("AIRFLOW_HOME", str(Path.cwd() / ".airflow")))
     logs = airflow_home / "demo-logs"
+    # Lineage of every task into one file (itlake/lineage.py names the tables by catalogue code).
+    os.environ.setdefault(
+        "AIRFLOW__OPENLINEAGE__TRANSPORT",
+        json.dumps({"type": "file", "log_file_path": str(airflow_home / "openlineage.json"), "append": True}),
+    )
+    os.environ.setdefault("AIRFLOW__OPENLINEAGE__EXTRACTORS", "itlake.lineage.ItlakeTaskExtractor")
     logs.mkdir(parents=True, exist_ok=True)
 
     with console.status(f"generating the demo city (scale {scale}, seed {seed}) into {out}/"):
