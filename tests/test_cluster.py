@@ -57,6 +57,8 @@ def cluster(tmp_path_factory):
         **os.environ,
         "SPARK_HOME": str(spark_home),
         "SPARK_LOCAL_IP": "127.0.0.1",
+        # What bin/load-spark-env.sh sets: without it the worker's launcher looks for a source build.
+        "SPARK_SCALA_VERSION": "2.13",
         "SPARK_WORKER_DIR": str(work / "worker"),
         # The worker node has the project importable, as an image with itlake installed would.
         "PYTHONPATH": str(REPO),
