@@ -180,3 +180,45 @@ def test_a_document_of_another_gbfs_file_refuses_the_archive(tmp_path):
         FeedError, match=r"gbk.jsonl: bytes at offset \d+ .* do not decode as the declared encoding utf-8"
     ):
         get_feed("gbfs_station_information").read(gbk, _ctx("gbk.jsonl"))
+
+
+def test_availability_per_15_minutes_carries_the_state_over(spark):
+    from itlake.gold.bike_availability import build_availability, with_station_zone
+
+    status = spark.createDataFrame(
+        [
+            ("sz", "s1", datetime(2026, 11, 26, 15, 50), 5, 10),
+            ("sz", "s1", datetime(2026, 11, 26, 16, 5), 3, 12),
+            ("sz", "s1", datetime(2026, 11, 26, 16, 10), 4, 11),
+            ("sz", "s2", datetime(2026, 11, 26, 16, 20), 7, 3),
+        ],
+        "system_id string, station_id string, last_reported timestamp, "
+        "bikes_available int, docks_available int",
+    )
+    # Three intervals: 00:00, 00:15 and 00:30 on 27 November in Shenzhen.
+    grid = spark.createDataFrame(
+        [(datetime(2026, 11, 26, 16, m),) for m in (0, 15, 30)], "interval_start timestamp"
+    )
+    # s1 sits in Futian (the district's centroid); s2 is not in station_information.
+    stations = spark.createDataFrame(
+        [("sz", "s1", 114.04153456314172, 22.546179790257238)],
+        "system_id string, station_id string, lon double, lat double",
+    )
+    rows = status.transform(build_availability(grid, "Asia/Shanghai")).transform(with_station_zone(stations))
+    got = {
+        (r.station_id, r.interval_start.minute): (
+            r.bikes_available_mean, r.bikes_available_min, r.bikes_available_max,
+            r.docks_available_mean, r.docks_available_min, r.reports, r.zone_id, r.service_date,
+        )
+        for r in rows.collect()
+    }  # fmt: skip
+    day = date(2026, 11, 27)
+    assert got == {
+        # 00:00: the state carried from 23:50 (5) and the reports at 00:05 (3) and 00:10 (4).
+        ("s1", 0): (4.0, 3, 5, 11.0, 10, 2, "440304", day),
+        ("s1", 15): (4.0, 4, 4, 11.0, 11, 0, "440304", day),
+        ("s1", 30): (4.0, 4, 4, 11.0, 11, 0, "440304", day),
+        # s2 is unknown before its first report at 00:20.
+        ("s2", 15): (7.0, 7, 7, 3.0, 3, 1, None, day),
+        ("s2", 30): (7.0, 7, 7, 3.0, 3, 0, None, day),
+    }
