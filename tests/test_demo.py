@@ -144,6 +144,11 @@ def test_manifest_marks_synthetic_and_matches_files(city, manifest):
         ("waybill", "unknown_admin_code"),
         ("waybill", "negative_weight"),
         ("waybill", "delivery_before_pickup"),
+        ("gbfs_station_status", "negative_vehicle_count"),
+        ("ridehail_order", "pickup_before_request"),
+        ("ridehail_order", "negative_fare"),
+        ("smartcard_tap", "duplicate_row"),
+        ("smartcard_tap", "unknown_deal_type"),
     }
 
 
