@@ -70,9 +70,9 @@ def write_ridehail_orders(out_dir: Path, city: City, *, scale: float, seed: int,
     dropoff = pickup + ride_s
     cancel = np.where(outcome == 3, request + rng.uniform(60, 300, n), accept + rng.uniform(30, 240, n))
     completed = (outcome == 0) & (dropoff < 86_400)
-    in_progress = (outcome == 0) & ~completed
     accepted = outcome != 3
-    picked = outcome == 0
+    # The export closes at midnight: later events of an order under way are not in it yet.
+    picked = (outcome == 0) & (pickup < 86_400)
     fare = np.round(8.0 + 2.2 * km + 0.5 * ride_s / 60, 1)
 
     company = rng.choice(len(COMPANIES), n, p=[c[1] for c in COMPANIES])
