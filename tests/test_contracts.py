@@ -128,7 +128,11 @@ def test_source_map_and_pii_columns():
     assert "pickup_date" not in waybill.source_map.values()
     assert waybill.pii_columns("indirect") == ["shipper_id", "consignee_id", "plate_id"]
     assert waybill.pii_columns("direct") == []
-    assert load_contract("ridehail_order").pii_columns("indirect", exact=True) == ["driver_id", "plate_id"]
+    assert load_contract("ridehail_order").pii_columns("indirect", exact=True) == [
+        "passenger_id",
+        "driver_id",
+        "plate_id",
+    ]
     assert waybill.column("weight_kg").range == (0.001, 200000.0)
     with pytest.raises(KeyError, match="did you mean weight_kg"):
         waybill.column("weight_kgs")

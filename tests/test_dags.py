@@ -18,6 +18,7 @@ EXPECTED = {
     "itlake_gold",
     "itlake_maas",
     "itlake_publish",
+    "itlake_gold_mobility",
 }
 
 
@@ -45,7 +46,15 @@ def test_policy_tags_owner_retries(dagbag):
 
 def test_ingest_tasks_come_from_the_catalogue(dagbag):
     tasks = {dag_id: sorted(t.task_id for t in dagbag.dags[dag_id].tasks) for dag_id in EXPECTED}
-    assert tasks["itlake_ingest_mobility"] == ["ingest_gtfs", "ingest_taxi_gps"]
+    assert tasks["itlake_ingest_mobility"] == [
+        "ingest_gbfs_station_information",
+        "ingest_gbfs_station_status",
+        "ingest_gbfs_vehicle_status",
+        "ingest_gtfs",
+        "ingest_ridehail_order",
+        "ingest_smartcard_tap",
+        "ingest_taxi_gps",
+    ]
     assert tasks["itlake_ingest_freight"] == ["ingest_waybill"]
     assert tasks["itlake_ingest_infrastructure"] == ["ingest_road_network"]
     outlets = {a.name for a in dagbag.dags["itlake_ingest_mobility"].get_task("ingest_gtfs").outlets}

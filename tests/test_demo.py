@@ -34,6 +34,13 @@ TAXI_PATH = "taxi_gps/2026-11-27/taxi_gps_20261127.csv"
 WAYBILL_PATH = "waybill/2026-11-27/waybill_20261127.csv"
 GTFS_PATH = "gtfs/2026-11-27/shenzhen_bus_gtfs.zip"
 ROADS_PATH = "road_network/2026-11-27/roads.geojson"
+MOBILITY_PATHS = {
+    "gbfs_station_information/2026-11-27/gbfs_station_information_20261127.jsonl",
+    "gbfs_station_status/2026-11-27/gbfs_station_status_20261127.jsonl",
+    "gbfs_vehicle_status/2026-11-27/gbfs_vehicle_status_20261127.jsonl",
+    "ridehail_order/2026-11-27/ridehail_order_20261127.csv",
+    "smartcard_tap/2026-11-27/smartcard_tap_20261127.csv",
+}
 ROAD_CLASSES = {"expressway", "national", "provincial", "arterial", "secondary", "branch"}
 KNOWN_CODES = {
     "440303",
@@ -96,7 +103,8 @@ def gtfs_tables(city: Path) -> dict[str, list[dict]]:
 
 def test_same_seed_gives_byte_identical_files(city, tmp_path):
     generate_city(tmp_path, scale=SCALE, seed=42, date=DAY)
-    assert set(digests(city)) == {"manifest.json", TAXI_PATH, WAYBILL_PATH, GTFS_PATH, ROADS_PATH}
+    feeds = {"manifest.json", TAXI_PATH, WAYBILL_PATH, GTFS_PATH, ROADS_PATH}
+    assert set(digests(city)) == feeds | MOBILITY_PATHS
     assert digests(tmp_path) == digests(city)
 
 
@@ -110,7 +118,9 @@ def test_manifest_marks_synthetic_and_matches_files(city, manifest):
     assert manifest["generator"] == "itlake demo generate"
     assert (manifest["seed"], manifest["scale"], manifest["date"]) == (42, 0.05, "2026-11-27")
     files = {f["path"]: f for f in manifest["files"]}
-    assert {f["feed"] for f in files.values()} == {"gtfs", "taxi_gps", "waybill", "road_network"}
+    assert {f["feed"] for f in files.values()} == {"gtfs", "taxi_gps", "waybill", "road_network"} | {
+        p.split("/")[0] for p in MOBILITY_PATHS
+    }
     assert files[WAYBILL_PATH]["encoding"] == "gbk"
     assert files[TAXI_PATH]["encoding"] == "utf-8"
     for path, entry in files.items():
@@ -134,6 +144,11 @@ def test_manifest_marks_synthetic_and_matches_files(city, manifest):
         ("waybill", "unknown_admin_code"),
         ("waybill", "negative_weight"),
         ("waybill", "delivery_before_pickup"),
+        ("gbfs_station_status", "negative_vehicle_count"),
+        ("ridehail_order", "pickup_before_request"),
+        ("ridehail_order", "negative_fare"),
+        ("smartcard_tap", "duplicate_row"),
+        ("smartcard_tap", "unknown_deal_type"),
     }
 
 

@@ -282,3 +282,20 @@ def test_to_wgs84_columns_on_spark(spark):
     assert got["tiananmen"][1] == pytest.approx(39.90923, abs=1e-6)
     assert got["paris"] == (2.35, 48.85)
     assert got["missing"] == (None, None)
+
+
+def test_to_wgs84_mixed_converts_each_point_in_its_own_system():
+    from itlake.geo.crs import to_wgs84_mixed
+
+    # Tiananmen given in GCJ-02, BD-09 and WGS-84, then a point with no system.
+    lon, lat = to_wgs84_mixed(
+        [116.4036716, 116.4100441, 114.05, 114.05],
+        [39.9106335, 39.9169729, 22.54, 22.54],
+        ["GCJ-02", "BD-09", "WGS-84", None],
+    )
+    assert lon[:2] == pytest.approx([116.397428, 116.397428], abs=1e-6)
+    assert lat[:2] == pytest.approx([39.90923, 39.90923], abs=1e-6)
+    assert (lon[2], lat[2]) == (114.05, 22.54)
+    assert np.isnan(lon[3]) and np.isnan(lat[3])
+    with pytest.raises(ValueError, match="unknown coordinate system 'CGCS2000'"):
+        to_wgs84_mixed([114.0], [22.5], ["CGCS2000"])

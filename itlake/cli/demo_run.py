@@ -26,6 +26,7 @@ DAGS = [
     "itlake_ingest_mobility",
     "itlake_ingest_freight",
     "itlake_gold",
+    "itlake_gold_mobility",
     "itlake_publish",
     "itlake_maas",
     "itlake_catalog",

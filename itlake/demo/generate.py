@@ -17,9 +17,16 @@ from pathlib import Path
 from itlake import __version__
 from itlake.checksums import file_sha256
 from itlake.demo.city import City, build_city
+from itlake.demo.gbfs import (
+    write_gbfs_station_information,
+    write_gbfs_station_status,
+    write_gbfs_vehicle_status,
+)
 from itlake.demo.gtfs import write_gtfs
 from itlake.demo.manifest import FeedFile, FeedOutput, Manifest
+from itlake.demo.ridehail import write_ridehail_orders
 from itlake.demo.roads import write_roads
+from itlake.demo.smartcard import write_smartcard_taps
 from itlake.demo.taxi import write_taxi_gps
 from itlake.demo.waybill import write_waybills
 
@@ -31,6 +38,11 @@ FEEDS: tuple[tuple[str, FeedWriter], ...] = (
     ("taxi_gps", write_taxi_gps),
     ("waybill", write_waybills),
     ("road_network", write_roads),
+    ("gbfs_station_information", write_gbfs_station_information),
+    ("gbfs_station_status", write_gbfs_station_status),
+    ("gbfs_vehicle_status", write_gbfs_vehicle_status),
+    ("ridehail_order", write_ridehail_orders),
+    ("smartcard_tap", write_smartcard_taps),
 )
 STEPS = ("city", *(name for name, _ in FEEDS))
 

@@ -79,3 +79,9 @@ LINEAGE_COLUMNS = ["_batch_id", "_source_file", "_row_number", "_ingested_at"]
 def select_contract(df: DataFrame, contract) -> DataFrame:
     """The contract's columns in order and type, then lineage, `_record` and `_parse_error`."""
     return df.select(*contract_columns(contract), *LINEAGE_COLUMNS, "_record", "_parse_error")
+
+
+def lookup(mapping: dict[str, str], key: Column) -> Column:
+    """`mapping[key]` as a Column, for feed codes such as 地铁入站 -> metro_entry; null for an
+    unknown or null key (the feed turns that into a `_parse_error`)."""
+    return F.try_element_at(F.create_map(*[F.lit(x) for kv in mapping.items() for x in kv]), key)

@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 from itlake.feeds.base import FeedError
 
 PYARROW_ENCODINGS = {"utf-8": "utf8", "utf-8-sig": "utf8"}
+GB_ENCODINGS = frozenset({"gbk", "gb2312", "gb18030"})
 
 
 def check_encoding(data: bytes, encoding: str, source: str) -> None:
@@ -31,6 +32,22 @@ def check_encoding(data: bytes, encoding: str, source: str) -> None:
             f"{source}: bytes at offset {err.start} ({data[err.start : err.start + 4].hex(' ')}) do not "
             f"decode as the declared encoding {encoding}: {err.reason}"
         ) from None
+    if encoding.lower() in GB_ENCODINGS and not data.isascii() and _is_utf8(data):
+        # UTF-8 bytes often decode under GBK too, as mojibake (粤 -> 绮); real GBK text with
+        # Chinese in it is almost never valid UTF-8, so a file that is means a wrong declaration.
+        first = next(i for i, b in enumerate(data) if b > 0x7F)
+        raise FeedError(
+            f"{source}: declared {encoding} but the bytes are UTF-8 (first non-ASCII byte at offset "
+            f"{first}: {data[first : first + 3].hex(' ')}); decoding them as {encoding} would give mojibake"
+        )
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def read_csv_strings(

@@ -36,7 +36,9 @@ __all__ = [
     "gcj02_to_wgs84",
     "out_of_china",
     "to_wgs84",
+    "to_wgs84_by_crs_column",
     "to_wgs84_columns",
+    "to_wgs84_mixed",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
 ]
@@ -279,5 +281,59 @@ def to_wgs84_columns(lon_col: str, lat_col: str, crs: str) -> Callable[[DataFram
             tmp += "_"
         converted = df.withColumn(tmp, udf(F.col(lon_col).cast("double"), F.col(lat_col).cast("double")))
         return converted.withColumns({lon_col: F.col(f"{tmp}.lon"), lat_col: F.col(f"{tmp}.lat")}).drop(tmp)
+
+    return transform
+
+
+def to_wgs84_mixed(lon, lat, crs) -> tuple[Array, Array]:
+    """Convert points each declared in its own system (`crs`, one name per point) to WGS-84.
+
+    Feeds such as ride-hailing orders flag the system row by row. A point whose system is missing
+    (None) comes back as NaN; an unknown name raises ValueError.
+    """
+    lon_a, lat_a = _as_float(lon, lat)
+    names = np.asarray(crs, dtype=object)
+    out_lon = np.full(lon_a.shape, np.nan)
+    out_lat = np.full(lat_a.shape, np.nan)
+    for name in {n for n in names.tolist() if n is not None}:
+        mask = names == name
+        x, y = to_wgs84(lon_a[mask], lat_a[mask], name)
+        out_lon[mask] = x
+        out_lat[mask] = y
+    return out_lon, out_lat
+
+
+def _to_wgs84_mixed_frame(lon, lat, crs):
+    """pandas body of the per-row Spark UDF; nulls (or a null system) give nulls."""
+    import pandas as pd
+
+    x, y = to_wgs84_mixed(
+        lon.to_numpy(dtype=np.float64, na_value=np.nan),
+        lat.to_numpy(dtype=np.float64, na_value=np.nan),
+        crs.astype(object).where(crs.notna(), None).to_numpy(),
+    )
+    return pd.DataFrame({"lon": x, "lat": y})
+
+
+def to_wgs84_by_crs_column(
+    lon_col: str, lat_col: str, crs_col: str, out_lon: str, out_lat: str
+) -> Callable[[DataFrame], DataFrame]:
+    """A curried Spark transform adding `out_lon`/`out_lat` in WGS-84 from points whose system is
+    named row by row in `crs_col` ("WGS-84", "GCJ-02", "BD-09"; null gives null).
+
+    Use as `df.transform(to_wgs84_by_crs_column("src_lon", "src_lat", "src_crs", "lon", "lat"))`.
+    """
+
+    def transform(df: DataFrame) -> DataFrame:
+        from pyspark.sql import functions as F
+
+        udf = F.pandas_udf(_to_wgs84_mixed_frame, "lon double, lat double")
+        tmp = "__itlake_wgs84"
+        while tmp in df.columns:
+            tmp += "_"
+        converted = df.withColumn(
+            tmp, udf(F.col(lon_col).cast("double"), F.col(lat_col).cast("double"), F.col(crs_col))
+        )
+        return converted.withColumns({out_lon: F.col(f"{tmp}.lon"), out_lat: F.col(f"{tmp}.lat")}).drop(tmp)
 
     return transform
