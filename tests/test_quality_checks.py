@@ -69,6 +69,8 @@ def test_every_contract_has_a_suite_that_follows_it(name):
 def test_domain_expectations_of_taxi_gps():
     rules = suite_rules(build_suite(load_contract("taxi_gps"), Domain(bbox=SHENZHEN, batch_date=DAY)))
 
+    coverage = {r for r in rules if r.startswith("within_coverage:")}
+    assert coverage == {"within_coverage:lon", "within_coverage:lat"}
     lon, lat = rules["within_coverage:lon"], rules["within_coverage:lat"]
     assert (lon.min_value, lon.max_value, lat.min_value, lat.max_value) == (113.75, 114.63, 22.39, 22.87)
     speed = rules["plausible_speed:speed_kmh"]
@@ -161,6 +163,7 @@ def test_planted_failures_are_quarantined_recorded_and_documented(
         ),
     }
     results = {r.rule: r for r in read_system(spark, "quality_results").collect()}
+    assert {rule for rule, r in results.items() if not r.success} == {"within_coverage:lon"}
     coverage = results["within_coverage:lon"]
     # Row 5 lies at 120.07 E, outside Shenzhen: recorded as a warning, promoted all the same.
     assert (coverage.severity, coverage.success, coverage.unexpected_count) == ("warning", False, 1)

@@ -133,12 +133,15 @@ def build_suite(contract: Contract, domain: Domain | None = None) -> gx.Expectat
 
 
 def coordinate_pairs(contract: Contract) -> list[tuple[str, str]]:
-    """(lon, lat) column pairs: `lon`/`lat` and `<x>_lon`/`<x>_lat`."""
+    """WGS-84 (lon, lat) column pairs: `lon`/`lat` and `<x>_lon`/`<x>_lat`, but not the
+    `src_lon`/`src_lat` audit copies, which are in the feed's own coordinate system."""
     names = set(contract.column_names)
     return [
         (name, name[: -len("lon")] + "lat")
         for name in contract.column_names
-        if (name == "lon" or name.endswith("_lon")) and name[: -len("lon")] + "lat" in names
+        if (name == "lon" or name.endswith("_lon"))
+        and not name.startswith("src_")
+        and name[: -len("lon")] + "lat" in names
     ]
 
 
