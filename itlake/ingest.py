@@ -30,7 +30,7 @@ from itlake.contracts import load_contract
 from itlake.feeds import BatchContext, FeedError, get_feed
 from itlake.lake.delta import append_batch, merge_by_key, read_table
 from itlake.lake.paths import table_path
-from itlake.lake.system import LedgerRow, promoted_tables, record_ledger, record_quality
+from itlake.lake.system import LedgerRow, promoted_tables, record_ledger
 
 QUARANTINE_COLUMNS = [
     "_batch_id",
@@ -133,6 +133,8 @@ def promote(
 ) -> LedgerRow:
     """Bronze then silver for one raw table of one batch; writes and returns its ledger row."""
     from itlake.quality import quarantine_split, row_rules, validate_frame
+    from itlake.quality.checks import batch_domain, record_run, run_id, threshold_report
+    from itlake.quality.foreign_keys import foreign_key_results, present_references, with_foreign_key_errors
 
     contract = load_contract(contract_name)
     bronze_path = table_path("bronze", contract_name)
@@ -148,17 +150,32 @@ def promote(
     raw_fields = [c for c in bronze.columns if not c.startswith("_")]
     bronze = bronze.withColumn("_record", F.to_json(F.struct(*[F.col(f"`{c}`") for c in raw_fields])))
 
-    typed = feed.to_silver(bronze, contract_name, ctx).persist()
+    references = present_references(spark, contract)
+    typed = with_foreign_key_errors(spark, feed.to_silver(bronze, contract_name, ctx), contract).persist()
     cached = [typed]
     try:
         row.rows_read = typed.count()
         unparsed = typed.where(F.col("_parse_error").isNotNull()).withColumns(
             {"quarantine_rule": F.lit("parse_error"), "quarantine_reason": F.col("_parse_error")}
         )
-        good, broken = quarantine_split(
-            typed.where(F.col("_parse_error").isNull()).drop("_parse_error"), row_rules(contract)
+        parsed = typed.where(F.col("_parse_error").isNull())
+        orphans = parsed.where(F.col("_fk_rule").isNotNull()).withColumns(
+            {"quarantine_rule": F.col("_fk_rule"), "quarantine_reason": F.col("_fk_error")}
         )
-        quarantined = unparsed.select(*QUARANTINE_COLUMNS).unionByName(broken.select(*QUARANTINE_COLUMNS))
+        good, broken = quarantine_split(
+            parsed.where(F.col("_fk_rule").isNull()).drop("_parse_error", "_fk_rule", "_fk_error"),
+            row_rules(contract),
+        )
+        quarantined = (
+            unparsed.select(*QUARANTINE_COLUMNS)
+            .unionByName(orphans.select(*QUARANTINE_COLUMNS))
+            .unionByName(broken.select(*QUARANTINE_COLUMNS))
+        )
+        orphan_counts = (
+            {r["quarantine_rule"]: r["count"] for r in orphans.groupBy("quarantine_rule").count().collect()}
+            if references
+            else {}
+        )
         first = Window.partitionBy(*contract.primary_key).orderBy("_row_number")
         ranked = good.withColumn("_rank", F.row_number().over(first)).persist()
         cached.append(ranked)
@@ -173,6 +190,8 @@ def promote(
                 f"batch_refused: {share:.2%} of rows quarantined, over the contract's threshold "
                 f"of {contract.quarantine_threshold:.2%}"
             )
+            rules = quarantined.groupBy("quarantine_rule").count().orderBy(F.desc("count")).collect()
+            record_run(spark, threshold_report(contract, ctx, row.rows_read, rules))
             return _refuse(spark, contract_name, typed, quarantined, row, reason)
 
         report = validate_frame(
@@ -180,9 +199,13 @@ def promote(
             contract,
             dataset=contract_name,
             batch_id=ctx.batch_id,
-            run_id=f"{ctx.batch_id}-{ctx.logical_date.isoformat()}",
+            run_id=run_id(ctx),
+            domain=batch_domain(contract_name, ctx.logical_date),
+            extra=foreign_key_results(
+                contract, row.rows_read, orphan_counts, references, contract.quarantine_threshold
+            ),
         )
-        record_quality(spark, report.rows())
+        record_run(spark, report)
         if not report.success:
             failed = ", ".join(
                 sorted(

@@ -318,6 +318,7 @@ def test_rows_have_the_quality_results_columns(spark):
         "dataset",
         "batch_id",
         "expectation",
+        "rule",
         "column",
         "severity",
         "success",
@@ -330,6 +331,7 @@ def test_rows_have_the_quality_results_columns(spark):
         r for r in rows if r["expectation"] == "expect_column_values_to_be_between" and r["column"] == "lat"
     )
     assert (lat["run_id"], lat["dataset"], lat["batch_id"]) == ("r1", "silver.taxi_gps", "b1")
+    assert lat["rule"] == "expect_column_values_to_be_between:lat"
     assert (lat["severity"], lat["success"], lat["unexpected_count"]) == ("error", True, 0)
     assert lat["observed_value"] == "0 of 1 rows unexpected"
     assert lat["checked_at"].tzinfo is UTC
@@ -348,8 +350,8 @@ def test_build_data_docs_writes_a_page_per_run(spark, tmp_path):
     index = build_data_docs([report], tmp_path / "docs")
 
     assert index == tmp_path / "docs" / "index.html"
-    page = tmp_path / "docs" / "manual__2024-05-01T00_00_00_00_00.html"
-    assert "manual__2024-05-01T00_00_00_00_00.html" in index.read_text(encoding="utf-8")
+    page = tmp_path / "docs" / "manual__2024-05-01T00_00_00_00_00__silver.taxi_gps.html"
+    assert "manual__2024-05-01T00_00_00_00_00__silver.taxi_gps.html" in index.read_text(encoding="utf-8")
     text = page.read_text(encoding="utf-8")
     assert "silver.taxi_gps" in text
     assert text.count("<tr>") == 1 + 16

@@ -130,6 +130,8 @@ def print_summary() -> None:
     root = get_settings().lake_root
     console.print(
         f"Lake: {root}\nOpen data release: {root}/open/releases/od_taxi_hourly/\n"
-        f"DCAT catalogue: {root}/_system/dcat.jsonld\nAirflow logs: {os.environ['AIRFLOW_HOME']}/demo-logs/"
+        f"DCAT catalogue: {root}/_system/dcat.jsonld\n"
+        f"Quality Data Docs: {root}/_system/data_docs/index.html (itlake quality report)\n"
+        f"Airflow logs: {os.environ['AIRFLOW_HOME']}/demo-logs/"
     )
     spark.stop()

@@ -32,14 +32,16 @@ class TaxiGpsFeed:
         from pyspark.sql import functions as F
 
         from itlake.contracts import load_contract
-        from itlake.feeds.cast import first_error
+        from itlake.feeds.cast import blank_to_null, first_error
         from itlake.geo.crs import to_wgs84_columns
         from itlake.privacy import hmac_sha256_col
 
         contract = load_contract(contract_name)
         typed = cast_sourced_columns(bronze, contract, timezone=ctx.timezone, skip=("vehicle_id",))
         typed = (
-            typed.withColumn("vehicle_id", hmac_sha256_col(F.col("VehicleNum"), ctx.pseudonym_key))
+            typed.withColumn(
+                "vehicle_id", hmac_sha256_col(blank_to_null(F.col("VehicleNum")), ctx.pseudonym_key)
+            )
             .withColumn("src_crs", F.lit(ctx.crs))
             .withColumn("lon", F.col("src_lon"))
             .withColumn("lat", F.col("src_lat"))

@@ -24,7 +24,7 @@ LEDGER_SCHEMA = (
 )
 
 QUALITY_SCHEMA = (
-    "run_id STRING, dataset STRING, batch_id STRING, expectation STRING, `column` STRING, "
+    "run_id STRING, dataset STRING, batch_id STRING, expectation STRING, rule STRING, `column` STRING, "
     "severity STRING, success BOOLEAN, observed_value STRING, unexpected_count LONG, "
     "unexpected_sample STRING, checked_at TIMESTAMP"
 )

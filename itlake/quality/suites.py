@@ -12,12 +12,19 @@ What the suite checks, per contract:
   - per column: not null, range, allowed values (errors); pattern (warning);
   - each invariant, as an UnexpectedRowsExpectation over ``{batch}`` (warning). GX 1.x runs the
     query on the Spark datasource by registering the batch as a temporary view.
-Foreign keys need the referenced table, which a batch does not have, so they are not here.
+And per domain, when the batch's `Domain` is given (warnings: a real feed may stray a little):
+  - coordinates (`lon`/`lat`, `<x>_lon`/`<x>_lat`) inside the catalogue entry's spatial coverage;
+  - plausible speeds: `*_kmh` columns, and `distance_m` over `duration_s`, at most 200 km/h;
+  - the partition dates inside the batch window (the logical date, give or take a day).
+Foreign keys need the referenced table, which a batch does not have: they are checked by a join
+in `itlake.quality.foreign_keys` and reported next to the suite's results.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from itlake.quality.rules import BETWEEN, IN_SET, INVARIANT, MATCH_REGEX, NOT_NULL
@@ -33,6 +40,20 @@ WARNING = "warning"
 COLUMNS_MATCH = "expect_table_columns_to_match_set"
 UNIQUE = "expect_column_values_to_be_unique"
 COMPOUND_UNIQUE = "expect_compound_columns_to_be_unique"
+# Rule prefixes of the domain expectations.
+COVERAGE = "within_coverage"
+PLAUSIBLE_SPEED = "plausible_speed"
+BATCH_WINDOW = "within_batch_window"
+MAX_PLAUSIBLE_KMH = 200.0
+
+
+@dataclass(frozen=True)
+class Domain:
+    """What a batch is expected to look like beyond its contract: the catalogue entry's spatial
+    coverage [minlon, minlat, maxlon, maxlat] and the logical date of the batch."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    batch_date: date | None = None
 
 
 def import_gx():
@@ -47,9 +68,9 @@ def _meta(rule: str, severity: str) -> dict[str, str]:
     return {"severity": severity, "rule": rule}
 
 
-def build_suite(contract: Contract) -> gx.ExpectationSuite:
+def build_suite(contract: Contract, domain: Domain | None = None) -> gx.ExpectationSuite:
     """The expectation suite of one contract, in a fixed order: columns, key, columns one by one,
-    invariants."""
+    invariants, then the domain expectations when `domain` is given."""
     gx = import_gx()
     E = gx.expectations
     expectations: list = []
@@ -105,5 +126,71 @@ def build_suite(contract: Contract) -> gx.ExpectationSuite:
                 meta=_meta(f"{INVARIANT}:{inv.name}", WARNING),
             )
         )
+    if domain is not None:
+        expectations.extend(domain_expectations(contract, domain))
     # Passed to the constructor: add_expectation() would look for a context to save the suite in.
     return gx.ExpectationSuite(name=contract.name, expectations=expectations)
+
+
+def coordinate_pairs(contract: Contract) -> list[tuple[str, str]]:
+    """WGS-84 (lon, lat) column pairs: `lon`/`lat` and `<x>_lon`/`<x>_lat`, but not the
+    `src_lon`/`src_lat` audit copies, which are in the feed's own coordinate system."""
+    names = set(contract.column_names)
+    return [
+        (name, name[: -len("lon")] + "lat")
+        for name in contract.column_names
+        if (name == "lon" or name.endswith("_lon"))
+        and not name.startswith("src_")
+        and name[: -len("lon")] + "lat" in names
+    ]
+
+
+def domain_expectations(contract: Contract, domain: Domain) -> list:
+    """Coverage, plausible speed and batch-window expectations, all warnings."""
+    E = import_gx().expectations
+    out: list = []
+    if domain.bbox is not None:
+        minlon, minlat, maxlon, maxlat = domain.bbox
+        for lon, lat in coordinate_pairs(contract):
+            for column, low, high in ((lon, minlon, maxlon), (lat, minlat, maxlat)):
+                out.append(
+                    E.ExpectColumnValuesToBeBetween(
+                        column=column,
+                        min_value=low,
+                        max_value=high,
+                        meta=_meta(f"{COVERAGE}:{column}", WARNING),
+                    )
+                )
+    for column in contract.column_names:
+        if column.endswith("_kmh"):
+            out.append(
+                E.ExpectColumnValuesToBeBetween(
+                    column=column,
+                    min_value=0,
+                    max_value=MAX_PLAUSIBLE_KMH,
+                    meta=_meta(f"{PLAUSIBLE_SPEED}:{column}", WARNING),
+                )
+            )
+    if {"distance_m", "duration_s"} <= set(contract.column_names):
+        out.append(
+            E.UnexpectedRowsExpectation(
+                unexpected_rows_query=(
+                    "SELECT * FROM {batch} WHERE duration_s > 0 "
+                    f"AND distance_m * 3.6 / duration_s > {MAX_PLAUSIBLE_KMH}"
+                ),
+                description=f"{PLAUSIBLE_SPEED}:distance_m/duration_s at most {MAX_PLAUSIBLE_KMH:.0f} km/h",
+                meta=_meta(f"{PLAUSIBLE_SPEED}:distance_m/duration_s", WARNING),
+            )
+        )
+    if domain.batch_date is not None:
+        for column in contract.partition_by:
+            if contract.column(column).type == "date":
+                out.append(
+                    E.ExpectColumnValuesToBeBetween(
+                        column=column,
+                        min_value=(domain.batch_date - timedelta(days=1)).isoformat(),
+                        max_value=(domain.batch_date + timedelta(days=1)).isoformat(),
+                        meta=_meta(f"{BATCH_WINDOW}:{column}", WARNING),
+                    )
+                )
+    return out

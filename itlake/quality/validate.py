@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from itlake.quality.rules import INVARIANT
-from itlake.quality.suites import ERROR, build_suite, import_gx
+from itlake.quality.suites import ERROR, Domain, build_suite, import_gx
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -49,23 +49,19 @@ class ExpectationResult:
     """The outcome of one expectation on one batch.
 
     `expectation` is the GX expectation type, or ``invariant:<name>`` for a contract invariant;
+    `rule` names the check uniquely in its suite, as a quarantined row names the rule it failed
+    (``expect_column_values_to_be_between:lat``, ``within_coverage:lat``, ``foreign_key:...``);
     `column` is the column (key columns joined by commas) or None for table-level checks.
     """
 
     expectation: str
+    rule: str
     column: str | None
     severity: str
     success: bool
     observed_value: str
     unexpected_count: int | None
     unexpected_sample: str
-
-    @property
-    def rule(self) -> str:
-        """The name a quarantined row would carry for the same check."""
-        if self.expectation.startswith(f"{INVARIANT}:") or self.column is None:
-            return self.expectation
-        return f"{self.expectation}:{self.column}"
 
 
 @dataclass
@@ -92,6 +88,7 @@ class QualityReport:
                 "dataset": self.dataset,
                 "batch_id": self.batch_id,
                 "expectation": r.expectation,
+                "rule": r.rule,
                 "column": r.column,
                 "severity": r.severity,
                 "success": r.success,
@@ -111,11 +108,14 @@ def validate_frame(
     dataset: str,
     batch_id: str,
     run_id: str,
+    domain: Domain | None = None,
+    extra: list[ExpectationResult] = (),
     persist: bool = False,
 ) -> QualityReport:
-    """Validate `df` against the suite generated from `contract`.
+    """Validate `df` against the suite generated from `contract` (and `domain`, if given).
 
-    Lineage columns (names starting with ``_``) are left out, as `check_columns` does. With
+    Lineage columns (names starting with ``_``) are left out, as `check_columns` does. `extra`
+    holds results checked outside the suite (foreign keys); they count towards the verdict. With
     `persist`, the frame is cached for the validation (unless it is cached already) and released
     afterwards.
     """
@@ -126,7 +126,7 @@ def validate_frame(
 
     gx = import_gx()
     started = time.perf_counter()
-    suite = build_suite(contract)
+    suite = build_suite(contract, domain)
     frame = df.select(*[f"`{c}`" for c in df.columns if not c.startswith("_")])
     cached_here = persist and not df.is_cached
     if cached_here:
@@ -155,7 +155,7 @@ def validate_frame(
     finally:
         if cached_here:
             frame.unpersist()
-    results = [_result(by_rule[e.meta["rule"]]) for e in suite.expectations]
+    results = [_result(by_rule[e.meta["rule"]]) for e in suite.expectations] + list(extra)
     return QualityReport(
         run_id=run_id,
         dataset=dataset,
@@ -214,6 +214,7 @@ def _result(gx_result) -> ExpectationResult:
         sample = sample[:SAMPLE_SIZE]
     return ExpectationResult(
         expectation=expectation,
+        rule=rule,
         column=column,
         severity=meta.get("severity", ERROR),
         success=bool(gx_result.success),
@@ -283,30 +284,32 @@ def _report_html(report: QualityReport) -> str:
     )
 
 
-def _file_name(run_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", run_id) + ".html"
+def _file_name(report: QualityReport) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{report.run_id}__{report.dataset}") + ".html"
 
 
 def build_data_docs(reports: list[QualityReport], out_dir: str | Path) -> Path:
-    """Write one self-contained HTML page per run and an index linking them; return the index.
+    """Write one self-contained HTML page per run and dataset, then the index of every page in
+    `out_dir` (this run's and earlier ones), newest first; return the index.
 
-    GX's own Data Docs need a file-backed context and its stores; this page shows the same
-    content (each expectation, its status and observed value) without either.
+    GX's own Data Docs need a file-backed context and its stores; these pages show the same
+    content (each expectation, its status, observed value and sample) without either.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    by_run: dict[str, list[QualityReport]] = {}
     for report in reports:
-        by_run.setdefault(report.run_id, []).append(report)
+        title = f"itlake quality: {report.dataset}, run {report.run_id}"
+        verdict = "passed" if report.success else "FAILED"
+        page = _PAGE.format(title=html.escape(title), body=_report_html(report))
+        # The verdict rides in a comment so the index can list pages without parsing them.
+        (out / _file_name(report)).write_text(f"<!-- itlake:{verdict} -->\n{page}", encoding="utf-8")
+    pages = [p for p in out.glob("*.html") if p.name != "index.html"]
+    pages.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     links = []
-    for run_id, run_reports in by_run.items():
-        title = f"itlake quality — run {run_id}"
-        body = "\n".join(_report_html(r) for r in run_reports)
-        name = _file_name(run_id)
-        (out / name).write_text(_PAGE.format(title=html.escape(title), body=body), encoding="utf-8")
-        ok = all(r.success for r in run_reports)
+    for page in pages:
+        ok = page.read_text(encoding="utf-8")[:40].startswith("<!-- itlake:passed")
         links.append(
-            f"<li><a href='{html.escape(name)}'>{html.escape(run_id)}</a> "
+            f"<li><a href='{html.escape(page.name)}'>{html.escape(page.stem)}</a> "
             f"<span class='{'pass' if ok else 'fail'}'>{'passed' if ok else 'FAILED'}</span></li>"
         )
     index = out / "index.html"
