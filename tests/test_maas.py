@@ -201,3 +201,198 @@ def test_settings_override_and_seats_per_route_type(tmp_path, monkeypatch):
             maas_settings()
     finally:
         maas_settings.cache_clear()
+
+
+def _city_inputs(spark):
+    """One morning quarter-hour in Futian and Nanshan, every feed present (MaaS column names)."""
+    from itlake.maas import inputs as src
+    from itlake.maas.build import empty_inputs
+
+    def frame(spec, rows):
+        return spark.createDataFrame(rows, src.input_schema(spec))
+
+    # 08:00 local is 00:00 UTC. Futian: 114.05 E 22.54 N; Nanshan: 113.93 E 22.53 N.
+    requests = frame(
+        src.RIDE_REQUESTS,
+        [
+            ("q1", utc(0, 1), DAY, 114.050, 22.540, 113.93, 22.53, "completed"),
+            ("q2", utc(0, 5), DAY, 114.051, 22.541, 113.93, 22.53, "no_driver"),
+            ("q3", utc(0, 20), DAY, 113.930, 22.530, 114.05, 22.54, "completed"),
+        ],
+    )
+    trips = frame(
+        src.TAXI_TRIPS, [("t1", DAY, utc(0, 7), 114.05, 22.545, 113.93, 22.54, 900, FUTIAN, NANSHAN)]
+    )
+    fixes = frame(
+        src.TAXI_FIXES,
+        [
+            ("A", utc(0, 0), DAY, 114.052, 22.540, 0),
+            ("A", utc(0, 4), DAY, 114.052, 22.540, 0),
+            ("B", utc(0, 6), DAY, 114.050, 22.541, 0),
+            ("C", utc(0, 2), DAY, 114.050, 22.540, 1),  # carrying a passenger: not supply
+            ("D", utc(0, 21), DAY, 113.931, 22.530, 0),
+        ],
+    )
+    stations = frame(src.STATION_INFO, [("sys", "s1", 114.06, 22.545, 20)])
+    status = frame(
+        src.STATION_STATUS,
+        [
+            ("sys", "s1", utc(0, 0), DAY, 10, 10, True, True),
+            ("sys", "s1", utc(0, 5), DAY, 7, 13, True, True),  # 3 bikes left
+            ("sys", "s1", utc(0, 10), DAY, 8, 12, True, True),  # 1 came back: not a departure
+        ],
+    )
+    bikes = frame(
+        src.BIKE_STATUS,
+        [
+            ("sys", utc(0, 14), DAY, "b1", 114.04, 22.55, None, False, False),
+            ("sys", utc(0, 14), DAY, "b2", 114.04, 22.55, None, True, False),  # reserved
+        ],
+    )
+    taps = frame(
+        src.CARD_TAPS,
+        [
+            (utc(0, 3), DAY, "metro_entry", "福田站1", "1号线"),
+            (utc(0, 4), DAY, "metro_entry", "福田站1", "1号线"),
+            (utc(0, 6), DAY, "metro_exit", "福田站1", "1号线"),
+            (utc(0, 6), DAY, "bus_board", "无此站", "M999"),  # no stop of that name: not placed
+        ],
+    )
+    stops = frame(
+        src.GTFS_STOPS,
+        [
+            ("v1", "S1", "福田站1", 114.055, 22.540),
+            ("v1", "S2", "福田站2", 114.070, 22.540),
+            ("v1", "S3", "南山站1", 113.930, 22.530),
+            ("v0", "S1", "福田站1", 114.055, 22.540),
+        ],
+    )
+    routes = frame(src.GTFS_ROUTES, [("v1", "R1", 3), ("v0", "R0", 1)])
+    gtfs_trips = frame(src.GTFS_TRIPS, [("v1", "T1", "R1", "DAILY", 0), ("v0", "T0", "R0", "DAILY", 0)])
+    eight = 8 * 3600
+    stop_times = frame(
+        src.GTFS_STOP_TIMES,
+        [
+            ("v1", "T1", 1, "S1", eight + 120, eight + 120),
+            ("v1", "T1", 2, "S2", eight + 590, eight + 600),
+            ("v1", "T1", 3, "S3", eight + 2400, eight + 2400),  # the last stop: no departure
+            ("v0", "T0", 1, "S1", eight, eight),  # an older feed version, replaced by v1
+            ("v0", "T0", 2, "S1", eight + 60, eight + 60),
+        ],
+    )
+    calendar = frame(
+        src.GTFS_CALENDAR,
+        [
+            ("v1", "DAILY", date(2026, 11, 1), date(2026, 12, 31), 1, 1, 1, 1, 1, 1, 1),
+            ("v0", "DAILY", date(2026, 1, 1), date(2026, 12, 31), 1, 1, 1, 1, 1, 1, 1),
+        ],
+    )
+    return dataclasses.replace(
+        empty_inputs(spark),
+        requests=requests,
+        taxi_trips=trips,
+        taxi_fixes=fixes,
+        card_taps=taps,
+        station_info=stations,
+        station_status=status,
+        bike_status=bikes,
+        gtfs_stops=stops,
+        gtfs_routes=routes,
+        gtfs_trips=gtfs_trips,
+        gtfs_stop_times=stop_times,
+        gtfs_calendar=calendar,
+    )
+
+
+def test_demand_supply_balance_and_the_report_on_a_few_rows(spark, lake):
+    from typer.testing import CliRunner
+
+    from itlake.cli import app
+    from itlake.maas.build import build_tables, release, write_tables
+    from itlake.maas.report import worst_gaps
+    from itlake.maas.unmet_map import draw_unmet_map, map_path
+
+    tables = build_tables(_city_inputs(spark), DAY, TZ)
+    try:
+        demand = {
+            (r.zone_level, r.zone_id, r.interval_start, r.mode): r.trips
+            for r in tables["demand_zone_interval"].collect()
+        }
+        district = {k[1:]: v for k, v in demand.items() if k[0] == "district"}
+        assert district == {
+            (FUTIAN, utc(0, 0), "ride_hailing"): 2,
+            (FUTIAN, utc(0, 0), "taxi"): 1,
+            (FUTIAN, utc(0, 0), "bike"): 3,
+            (FUTIAN, utc(0, 0), "transit"): 2,
+            (NANSHAN, utc(0, 15), "ride_hailing"): 1,
+        }
+        h3 = {k: v for k, v in demand.items() if k[0] == "h3_r8"}
+        assert sum(h3.values()) == 9 and all(len(k[1]) == 15 for k in h3)
+
+        supply = {
+            (r.zone_id, r.interval_start): (
+                r.transit_departures,
+                r.transit_seats,
+                r.idle_taxis,
+                r.bikes_available,
+                r.docks_available,
+            )
+            for r in tables["supply_zone_interval"].where("zone_level = 'district'").collect()
+        }
+        # Futian 00:00: T1 leaves S1 and S2 (2 x 80 bus seats); taxis A and B vacant; s1's last
+        # report says 8 bikes and 12 docks, plus the one free-floating bike not reserved.
+        assert supply == {(FUTIAN, utc(0, 0)): (2, 160, 2, 9, 12), (NANSHAN, utc(0, 15)): (0, 0, 1, 0, 0)}
+
+        balance = {
+            (r.zone_id, r.interval_start, r.service): (r.demand, r.supply, r.unmet_demand, r.is_gap)
+            for r in tables["balance_zone_interval"].where("zone_level = 'district'").collect()
+        }
+        assert balance == {
+            (FUTIAN, utc(0, 0), "car"): (3, 2, 1, True),
+            (FUTIAN, utc(0, 0), "bike"): (3, 9, 0, False),
+            (FUTIAN, utc(0, 0), "transit"): (2, 160, 0, False),
+            (NANSHAN, utc(0, 15), "car"): (1, 1, 0, False),
+        }
+
+        # q1 (114.050, 22.540) and q2 (114.051, 22.541) against A (114.052, 22.540) and B (114.050,
+        # 22.541): q1-B 111.2 m + q2-A 151.4 m beats q1-A 205.4 m + q2-B 102.7 m.
+        matched = {r.request_id: r.vehicle_id for r in tables["request_vehicle_match"].collect()}
+        assert matched == {"q1": "B", "q2": "A", "q3": "D"}
+
+        options = tables["od_service_options"].set_index(["origin_zone_id", "destination_zone_id", "option"])
+        assert len(options) == 8
+        direct = options.loc[(FUTIAN, NANSHAN, "transit_direct")]
+        # One trip of R1 in the day: S1 08:02 -> S3 08:40 = 2280 s, the wait capped at 1800 s.
+        assert (direct["available"], direct["routes"], direct["in_vehicle_s"], direct["wait_s"]) == (
+            True,
+            "R1",
+            2280.0,
+            1800.0,
+        )
+        assert options.loc[(FUTIAN, NANSHAN, "taxi"), "in_vehicle_s"] == 900.0
+        assert options.loc[(FUTIAN, NANSHAN, "taxi"), "demand_trips"] == 3  # q1, q2 and t1
+        assert not options.loc[(NANSHAN, FUTIAN, "taxi"), "available"]  # no taxi trip observed that way
+
+        rows = write_tables(spark, tables, DAY)
+    finally:
+        release(tables)
+    assert rows["request_vehicle_match"] == 3 and rows["od_service_options"] == 8
+
+    png = draw_unmet_map(spark, DAY, TZ)
+    assert png == str(map_path()) and map_path().read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    gaps = worst_gaps(DAY, tz=TZ)
+    assert [(g.zone_name, g.local_start, g.service, g.unmet_demand) for g in gaps.itertuples()] == [
+        ("福田区", "08:00", "car", 1)
+    ]
+    result = CliRunner().invoke(app, ["maas", "report", "--date", "2026-11-27"])
+    assert result.exit_code == 0, result.output
+    assert "福田区" in result.output and "rejectionRate 0.0%" in result.output
+
+
+def test_a_feed_missing_from_the_lake_reads_as_empty(spark, lake, caplog):
+    from itlake.maas import inputs as src
+
+    with caplog.at_level("WARNING", logger="itlake.maas.inputs"):
+        taps = src.read_input(spark, src.CARD_TAPS, utc(0, 0), utc(1, 0))
+    assert taps.count() == 0 and taps.columns == list(src.CARD_TAPS.columns)
+    assert "silver.smartcard_tap is not in the lake" in caplog.text

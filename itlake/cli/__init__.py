@@ -4,6 +4,7 @@ itlake catalog list | show CODE | validate | export --format dcat
 itlake demo generate --out DIR | itlake demo run
 itlake ingest CODE_OR_NAME FILE... [--logical-date YYYY-MM-DD]
 itlake tables
+itlake maas report [--date YYYY-MM-DD] [--top N] [--level district|h3_r8]
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from rich.table import Table
 from itlake.cli.catalog import app as catalog_app
 from itlake.cli.demo import app as demo_app
 from itlake.cli.demo_run import run as demo_run
+from itlake.cli.maas import app as maas_app
 
 app = typer.Typer(
     help="itlake: the integrated transport data lake.", no_args_is_help=True, add_completion=False
 )
 app.add_typer(catalog_app, name="catalog", help="The information resource catalogue.")
 app.add_typer(demo_app, name="demo", help="The synthetic demo city.")
+app.add_typer(maas_app, name="maas", help="MaaS demand-supply tables: the worst gaps.")
 demo_app.command("run", help="Generate the demo city and run the whole pipeline through Airflow.")(demo_run)
 console = Console()
 

@@ -124,4 +124,5 @@ def print_summary() -> None:
         f"Lake: {root}\nOpen data release: {root}/open/releases/od_taxi_hourly/\n"
         f"DCAT catalogue: {root}/_system/dcat.jsonld\nAirflow logs: {os.environ['AIRFLOW_HOME']}/demo-logs/"
     )
+    console.print(f"MaaS unmet demand map (peak hour): {root}/gold/maas/unmet_demand_peak.png")
     spark.stop()

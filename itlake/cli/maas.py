@@ -12,6 +12,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False)
 console = Console()
 
 
+@app.callback()
+def maas() -> None:
+    """MaaS demand-supply tables."""
+
+
 @app.command()
 def report(
     day: str = typer.Option("", "--date", help="service date YYYY-MM-DD (default: the latest built)"),

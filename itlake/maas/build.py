@@ -102,6 +102,33 @@ def empty_inputs(spark: SparkSession) -> MaasInputs:
     return MaasInputs(**{f.name: sources.empty_input(spark, SPECS[f.name]) for f in fields(MaasInputs)})
 
 
+def active_timetable(inputs: MaasInputs, day: date) -> tuple[DataFrame, DataFrame]:
+    """(trips running on `day`, stops of their feed version), both persisted."""
+    trips = active_trips(inputs.gtfs_calendar, inputs.gtfs_trips, inputs.gtfs_routes, day).persist()
+    stops = inputs.gtfs_stops.join(trips.select("feed_version").distinct(), "feed_version").persist()
+    return trips, stops
+
+
+def within_day(df: DataFrame, day: date, tz: str) -> DataFrame:
+    """The rows whose interval starts in the service day (inputs read early, such as the station
+    reports of the hour before, only serve as context)."""
+    from itlake.lake.window import service_day_utc
+
+    start, end = service_day_utc(day, tz)
+    return df.where((F.col("interval_start") >= F.lit(start)) & (F.col("interval_start") < F.lit(end)))
+
+
+def demand_table(
+    inputs: MaasInputs, stops: DataFrame, day: date, tz: str, settings: MaasSettings
+) -> DataFrame:
+    """demand_zone_interval (without service_date) from the inputs and the day's GTFS stops."""
+    bikes_out = bike_departures(inputs.station_status, inputs.station_info)
+    boardings = transit_boardings(inputs.card_taps, stops)
+    events = demand_events(inputs.requests, inputs.taxi_trips, bikes_out, boardings)
+    demand = build_demand(events, interval_s=settings.interval_s, h3_resolution=settings.h3_resolution)
+    return within_day(demand, day, tz)
+
+
 def build_tables(inputs: MaasInputs, day: date, tz: str, settings: MaasSettings | None = None) -> dict:
     """Every MaaS table of `day` as a Spark DataFrame (od_service_options as pandas), by name.
 
@@ -110,24 +137,18 @@ def build_tables(inputs: MaasInputs, day: date, tz: str, settings: MaasSettings 
     from itlake.lake.window import service_day_utc
 
     settings = settings or maas_settings()
-    cells = {"interval_s": settings.interval_s, "h3_resolution": settings.h3_resolution}
     day_start, _ = service_day_utc(day, tz)
 
-    trips = active_trips(inputs.gtfs_calendar, inputs.gtfs_trips, inputs.gtfs_routes, day).persist()
-    feed = trips.select("feed_version").distinct()
-    stops = inputs.gtfs_stops.join(feed, "feed_version").persist()
-
-    bikes_out = bike_departures(inputs.station_status, inputs.station_info)
-    boardings = transit_boardings(inputs.card_taps, stops)
-    events = demand_events(inputs.requests, inputs.taxi_trips, bikes_out, boardings)
-    demand = build_demand(events, **cells).persist()
+    trips, stops = active_timetable(inputs, day)
+    demand = demand_table(inputs, stops, day, tz, settings).persist()
 
     idle = idle_fixes(inputs.taxi_fixes, settings).persist()
     supply = build_supply(
         transit_supply(departures(inputs.gtfs_stop_times, trips, stops, day, tz), settings),
         taxi_supply(idle),
         bike_supply(inputs.station_status, inputs.station_info, inputs.bike_status, settings),
-    ).persist()
+    )
+    supply = within_day(supply, day, tz).persist()
     balance = build_balance(demand, supply, gap_min_unmet=settings.gap_min_unmet)
 
     requests = inputs.requests.transform(with_zone("origin_lon", "origin_lat", "zone_id"))

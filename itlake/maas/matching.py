@@ -18,8 +18,6 @@ with the cells, not with the city.
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -141,11 +139,10 @@ def match_parties(requests: DataFrame, idle: DataFrame, settings: MaasSettings) 
 
 def match_requests(parties: DataFrame, settings: MaasSettings) -> DataFrame:
     """One row per request with its vehicle, pickup distance and wait, or its unmatched reason."""
-    body = partial(
-        match_cell,
-        radius_m=float(settings.match_radius_m),
-        window_s=float(settings.match_window_s),
-        speed_mps=settings.pickup_speed_kmh / 3.6,
-        detour=settings.detour_factor,
-    )
+    radius_m, window_s = float(settings.match_radius_m), float(settings.match_window_s)
+    speed_mps, detour = settings.pickup_speed_kmh / 3.6, settings.detour_factor
+
+    def body(parties):
+        return match_cell(parties, radius_m=radius_m, window_s=window_s, speed_mps=speed_mps, detour=detour)
+
     return parties.groupBy("zone_id", "interval_start").applyInPandas(body, MATCH_SCHEMA)

@@ -55,6 +55,8 @@ def service_options(
     destination_lon, destination_lat. `taxi_times`: origin_zone_id, destination_zone_id,
     duration_s (the median observed). `taxi_waits`: origin zone -> mean wait.
     """
+    if pairs.empty:
+        return pd.DataFrame(columns=OPTION_COLUMNS)
     weights = Weights(
         settings.weight_wait, settings.weight_walk, settings.weight_bike, settings.transfer_penalty_s
     )

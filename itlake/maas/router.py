@@ -134,6 +134,19 @@ def best_journeys(
     access = access.rename(columns={"time_s": "access_s"})
     egress = _links(dests, stops, walk_radius_m, walk_speed_mps, detour, "alight_stop")
     egress = egress.rename(columns={"time_s": "egress_s"})
+    columns = [
+        "od_id",
+        "transfers",
+        "in_vehicle_s",
+        "wait_s",
+        "walk_s",
+        "bike_s",
+        "travel_time_s",
+        "score_s",
+        "routes",
+    ]
+    if access.empty or egress.empty or legs.empty:
+        return pd.DataFrame(columns=columns)
     access_weight = weights.bike if access_kind == "bike" else weights.walk
     results = []
 
@@ -177,19 +190,7 @@ def best_journeys(
         )
         results.append(chained)
     if not results:
-        return pd.DataFrame(
-            columns=[
-                "od_id",
-                "transfers",
-                "in_vehicle_s",
-                "wait_s",
-                "walk_s",
-                "bike_s",
-                "travel_time_s",
-                "score_s",
-                "routes",
-            ]
-        )
+        return pd.DataFrame(columns=columns)
     keep = ["od_id", "transfers", "access_s", "wait_s", "in_vehicle_s", "walk_extra_s", "routes"]
     every = pd.concat([r[keep] for r in results], ignore_index=True)
     bike = access_kind == "bike"
@@ -205,16 +206,5 @@ def best_journeys(
     )
     best = every.loc[
         every.sort_values(["score_s", "routes"]).groupby(["od_id", "transfers"])["score_s"].idxmin()
-    ]
-    columns = [
-        "od_id",
-        "transfers",
-        "in_vehicle_s",
-        "wait_s",
-        "walk_s",
-        "bike_s",
-        "travel_time_s",
-        "score_s",
-        "routes",
     ]
     return best[columns].sort_values(["od_id", "transfers"]).reset_index(drop=True)

@@ -75,7 +75,8 @@ def bike_supply(
     snapshot = Window.partitionBy("system_id", "_interval")
     free = (
         vehicles.withColumn("_interval", F.floor(F.unix_timestamp("snapshot_time") / settings.interval_s))
-        .where(F.col("snapshot_time") == F.max("snapshot_time").over(snapshot))
+        .withColumn("_last", F.max("snapshot_time").over(snapshot))
+        .where(F.col("snapshot_time") == F.col("_last"))
         .where(F.col("station_id").isNull() & ~F.col("is_reserved") & ~F.col("is_disabled"))
         .transform(with_cells("lon", "lat", "snapshot_time", **cells))
         .groupBy(*CELL)
