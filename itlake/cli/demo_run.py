@@ -134,4 +134,5 @@ def print_summary() -> None:
         f"Quality Data Docs: {root}/_system/data_docs/index.html (itlake quality report)\n"
         f"Airflow logs: {os.environ['AIRFLOW_HOME']}/demo-logs/"
     )
+    console.print(f"MaaS unmet demand map (peak hour): {root}/gold/maas/unmet_demand_peak.png")
     spark.stop()
