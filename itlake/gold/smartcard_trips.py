@@ -82,7 +82,8 @@ def classify_metro_taps(taps: DataFrame) -> DataFrame:
 
 
 def build_trips(tz: str):
-    """Curried transform: silver smartcard taps of one service day -> (trips, unmatched taps)."""
+    """Curried: silver smartcard taps of one service day -> (trips, unmatched taps); call it as
+    `build_trips(tz)(taps)` (DataFrame.transform takes one frame back, this gives two)."""
 
     def transform(taps: DataFrame) -> tuple[DataFrame, DataFrame]:
         taps = taps.withColumn("service_date", service_date("tap_time", tz))
@@ -142,7 +143,7 @@ def run(spark, logical_date, tz: str) -> dict:
     taps = read_lake_table(spark, "smartcard_tap").where(
         (F.col("tap_time") >= F.lit(start + shift)) & (F.col("tap_time") < F.lit(end + shift))
     )
-    trips, unmatched = taps.transform(build_trips(tz))
+    trips, unmatched = build_trips(tz)(taps)
     return {
         "rows": write_partition(trips, "smartcard_trip", logical_date),
         "unmatched_taps": write_partition(unmatched, "smartcard_unmatched_tap", logical_date),
