@@ -92,6 +92,9 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path):
         lake,
         inbox,
         AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+        # The log servers of the scheduler and the triggerer, on free ports rather than 8793/8794.
+        AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
+        AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port()),
         AIRFLOW__CORE__PARALLELISM="2",
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS="True",
@@ -109,6 +112,18 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path):
     )
     migrated = airflow("db", "migrate", env=env, timeout=600)
     assert migrated.returncode == 0, migrated.stdout[-3000:]
+
+    # The freight backfill: three Shanghai service days. Created before the other processes start,
+    # since the CLI writes to the same SQLite file the scheduler holds locked under load.
+    reserialized = airflow("dags", "reserialize", env=env, timeout=600)
+    assert reserialized.returncode == 0, reserialized.stdout[-3000:]
+    backfill = airflow(
+        "backfill", "create", "--dag-id", "itlake_ingest_freight",
+        "--from-date", f"{DAYS[0].isoformat()}T00:00:00+08:00",
+        "--to-date", f"{DAYS[-1].isoformat()}T00:00:00+08:00",
+        env=env, timeout=300,
+    )  # fmt: skip
+    assert backfill.returncode == 0, backfill.stdout[-3000:]
 
     group = ProcessGroup(tmp_path / "logs")
     started = time.monotonic()
@@ -137,15 +152,6 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path):
             {"logical_date": f"{DAY.isoformat()}T00:00:00Z", "dag_run_id": "api-demo-day"},
         )
         assert triggered["state"] == "queued"
-
-        # The freight backfill runs alongside: three Shanghai service days.
-        backfill = airflow(
-            "backfill", "create", "--dag-id", "itlake_ingest_freight",
-            "--from-date", f"{DAYS[0].isoformat()}T00:00:00+08:00",
-            "--to-date", f"{DAYS[-1].isoformat()}T00:00:00+08:00",
-            env=env, timeout=300,
-        )  # fmt: skip
-        assert backfill.returncode == 0, backfill.stdout[-3000:]
 
         def finished(dag_id, want=1, run_type=None):
             def check():
