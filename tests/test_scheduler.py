@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import urllib.error
 import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
@@ -74,7 +75,10 @@ def _wait(condition, timeout: float, what: str, group: ProcessGroup):
     while time.monotonic() < deadline:
         if len(group.alive()) < len(group.processes):
             raise RuntimeError(f"an Airflow process died while waiting for {what}; logs in {group.logs}")
-        result = condition()
+        try:
+            result = condition()
+        except (TimeoutError, urllib.error.URLError):
+            result = None  # the API server answers slowly while Spark jobs hold the CPUs
         if result:
             return result
         time.sleep(5)
