@@ -87,6 +87,7 @@ def airflow_env(home: Path, lake: Path, inbox: Path, **extra: str) -> dict:
         "ITLAKE_SHUFFLE_PARTITIONS": "2",
         "ITLAKE_DRIVER_MEMORY": "1g",
         "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "tests._sqlite_args.CONNECT_ARGS",
         "PATH": str(BIN) + os.pathsep + os.environ.get("PATH", ""),
     }
     env.update(extra)
@@ -101,6 +102,12 @@ def run_group(command: list[str], env: dict, timeout: float) -> subprocess.Compl
     )
     try:
         out, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, _ = process.communicate()
+        raise TimeoutError(
+            f"{' '.join(command[:4])} overran {timeout:.0f} s; its last output:\n{out[-3000:]}"
+        ) from None
     finally:
         try:
             os.killpg(process.pid, signal.SIGKILL)

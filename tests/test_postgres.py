@@ -106,13 +106,16 @@ def test_airflow_metadata_on_postgres_migrates_and_runs_a_dag(postgres, tmp_path
 
     from itlake.status import table_facts
 
-    extra = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres}
+    extra = {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres,
+    }
     if importlib.util.find_spec("asyncpg") is None:
         # Airflow 3 builds an async engine at start-up (postgresql+asyncpg); the CLI commands run
         # here never use it. Without asyncpg in the lock, point it at a local SQLite file so the
         # sync metadata path on PostgreSQL is still tested; the api-server needs asyncpg for real.
         extra["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}"
     env = airflow_env(tmp_path / "airflow", tmp_path / "lake", tmp_path / "inbox", **extra)
+    env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS")  # the SQLite lock timeout
     migrated = airflow("db", "migrate", env=env, timeout=600)
     assert migrated.returncode == 0, migrated.stdout[-3000:]
 
