@@ -1,10 +1,9 @@
-"""Derived-table DAGs (gold, MaaS, open data), each scheduled on the Assets it reads.
+"""Derived-table DAGs (gold, MaaS), each scheduled on the Assets it reads.
 
 | DAG | reads | job in jobs/ | writes |
 |---|---|---|---|
 | itlake_gold | silver.taxi_gps | gold_taxi_trips | gold.taxi_trip |
 | itlake_maas | gold.taxi_trip | maas_taxi_balance | gold.maas_taxi_zone_hour |
-| itlake_publish | gold.taxi_trip | publish_od_taxi_hourly | open.od_taxi_hourly |
 
 Each run works on the service date carried by the triggering asset event, launches its job
 through spark-submit, and passes the row count on in its own asset event.
@@ -19,7 +18,6 @@ from itlake.dag_support import DEFAULT_ARGS, START_DATE, asset_for, emit, logica
 DERIVED = [
     ("itlake_gold", "silver.taxi_gps", "gold_taxi_trips", "gold.taxi_trip", "gold"),
     ("itlake_maas", "gold.taxi_trip", "maas_taxi_balance", "gold.maas_taxi_zone_hour", "maas"),
-    ("itlake_publish", "gold.taxi_trip", "publish_od_taxi_hourly", "open.od_taxi_hourly", "publish"),
 ]
 
 
