@@ -4,6 +4,7 @@ itlake catalog list | show CODE | validate | export --format dcat
 itlake demo generate --out DIR | itlake demo run
 itlake ingest CODE_OR_NAME FILE... [--logical-date YYYY-MM-DD]
 itlake tables
+itlake portal build | itlake serve | itlake sharing tables | add-recipient NAME --share S --profile F
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from rich.table import Table
 from itlake.cli.catalog import app as catalog_app
 from itlake.cli.demo import app as demo_app
 from itlake.cli.demo_run import run as demo_run
+from itlake.cli.portal import app as portal_app
+from itlake.cli.serve import serve
+from itlake.cli.sharing import app as sharing_app
 
 app = typer.Typer(
     help="itlake: the integrated transport data lake.", no_args_is_help=True, add_completion=False
@@ -26,6 +30,9 @@ app = typer.Typer(
 app.add_typer(catalog_app, name="catalog", help="The information resource catalogue.")
 app.add_typer(demo_app, name="demo", help="The synthetic demo city.")
 demo_app.command("run", help="Generate the demo city and run the whole pipeline through Airflow.")(demo_run)
+app.add_typer(portal_app, name="portal", help="The static open-data portal.")
+app.add_typer(sharing_app, name="sharing", help="Delta Sharing tables and recipients.")
+app.command(help="Serve the portal, the releases and the Delta Sharing endpoint on localhost.")(serve)
 console = Console()
 
 
