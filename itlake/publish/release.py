@@ -1,8 +1,10 @@
 """Versioned release folders for agencies, and the publication log.
 
     {lake}/open/releases/{name}/v{N}/
-        data.parquet, data.csv (UTF-8), README.md (zh/en, data dictionary), LICENSE.txt,
-        dcat.jsonld, SHA256SUMS
+        data.parquet, data.csv (UTF-8, geometries as WKT), data.geojson + data.geoparquet (where the
+        contract has a geometry), zones.geojson (where rows refer to zones), README.md (zh/en, with
+        the data dictionary and what was suppressed), data_dictionary.csv (zh/en), LICENSE.txt,
+        dcat.jsonld (the DCAT-AP entry), data.sha256 (the content hash), SHA256SUMS
 
 A release whose data has the same checksum as the latest version makes no new version. Every
 release, refusal and unchanged run is written to `_system.publication_log`.
