@@ -2,7 +2,7 @@
 
 `check_release` looks at the catalogue entry, its contract and the resources it is built from, and
 refuses, with every reason that applies:
-- a resource that is not shared (`sharing: none`), or closed and not shared;
+- a resource that is not shared (`sharing: none`);
 - a resource graded important or core (GB/T 43697-2024);
 - critical infrastructure: an entry marked so; exact locations released together with a condition
   (where a weak bridge is); and network design beyond the public road layer, that is any location
@@ -41,8 +41,6 @@ def refusal_reasons(entry, contract, sources=()) -> list[str]:
     reasons = []
     if entry.sharing.type == "none":
         reasons.append("sharing type is none (不予共享)")
-    elif entry.open.level == "closed" and not entry.is_published:
-        reasons.append("the catalogue entry is closed and not shared")
     if entry.security_grade in ("important", "core"):
         reasons.append(f"security grade is {entry.security_grade}")
     if entry.critical_infrastructure:
