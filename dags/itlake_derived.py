@@ -1,9 +1,9 @@
-"""Derived-table DAGs (gold, open data), each scheduled on the Assets it reads (MaaS: itlake_maas.py).
+"""Derived-table DAGs, each scheduled on the Assets it reads (MaaS: itlake_maas.py; open data:
+itlake_publish.py).
 
 | DAG | reads | job in jobs/ | writes |
 |---|---|---|---|
 | itlake_gold | silver.taxi_gps | gold_taxi_trips | gold.taxi_trip |
-| itlake_publish | gold.taxi_trip | publish_od_taxi_hourly | open.od_taxi_hourly |
 
 Each run works on the service date carried by the triggering asset event, launches its job
 through spark-submit, and passes the row count on in its own asset event.
@@ -17,7 +17,6 @@ from itlake.dag_support import DEFAULT_ARGS, START_DATE, asset_for, emit, logica
 
 DERIVED = [
     ("itlake_gold", "silver.taxi_gps", "gold_taxi_trips", "gold.taxi_trip", "gold"),
-    ("itlake_publish", "gold.taxi_trip", "publish_od_taxi_hourly", "open.od_taxi_hourly", "publish"),
 ]
 
 

@@ -70,6 +70,8 @@ def test_entries_sorted_by_code(catalog):
         "04.01.001",
         "04.02.001",
         "05.01.001",
+        "05.02.001",
+        "05.03.001",
         "06.01.001",
     ]
 
@@ -121,6 +123,8 @@ def test_feeds_leave_out_derived_tables(catalog):
         "maas_taxi_zone_hour",
         "bike_station_availability_15min",
         "smartcard_trip",
+        "road_speed_zone_hour",
+        "public_road_inventory",
     }
 
 

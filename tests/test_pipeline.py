@@ -46,7 +46,9 @@ def test_skeleton_from_gps_to_release_and_balance(spark, lake, lenient_taxi_cont
         "data.csv",
         "data.parquet",
         "data.sha256",
+        "data_dictionary.csv",
         "dcat.jsonld",
+        "zones.geojson",
     ]
     assert (release / "data.csv").read_text(encoding="utf-8") == (
         "service_date,hour_start,origin_zone_id,destination_zone_id,trips\n"

@@ -6,6 +6,7 @@ itlake ingest CODE_OR_NAME FILE... [--logical-date YYYY-MM-DD]
 itlake tables | itlake status
 itlake quality report [DATASET] | itlake quality docs
 itlake maas report [--date YYYY-MM-DD] [--top N] [--level district|h3_r8]
+itlake portal build | itlake serve | itlake sharing tables | add-recipient NAME --share S --profile F
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from itlake.cli.catalog import app as catalog_app
 from itlake.cli.demo import app as demo_app
 from itlake.cli.demo_run import run as demo_run
 from itlake.cli.maas import app as maas_app
+from itlake.cli.portal import app as portal_app
 from itlake.cli.quality import app as quality_app
+from itlake.cli.serve import serve
+from itlake.cli.sharing import app as sharing_app
 from itlake.cli.status import status as status_command
 
 app = typer.Typer(
@@ -34,6 +38,9 @@ app.add_typer(quality_app, name="quality", help="Quality results and Data Docs."
 app.add_typer(maas_app, name="maas", help="MaaS demand-supply tables: the worst gaps.")
 demo_app.command("run", help="Generate the demo city and run the whole pipeline through Airflow.")(demo_run)
 app.command("status")(status_command)
+app.add_typer(portal_app, name="portal", help="The static open-data portal.")
+app.add_typer(sharing_app, name="sharing", help="Delta Sharing tables and recipients.")
+app.command(help="Serve the portal, the releases and the Delta Sharing endpoint on localhost.")(serve)
 console = Console()
 
 

@@ -127,12 +127,45 @@ def print_summary() -> None:
             "yes" if ok else "[red]NO[/]",
         )
     console.print(ledger)
+    print_releases(spark)
     root = get_settings().lake_root
     console.print(
-        f"Lake: {root}\nOpen data release: {root}/open/releases/od_taxi_hourly/\n"
-        f"DCAT catalogue: {root}/_system/dcat.jsonld\n"
-        f"Quality Data Docs: {root}/_system/data_docs/index.html (itlake quality report)\n"
+        f"Lake: {root}
+Open data releases: {root}/open/releases/
+"
+        f"Portal: {root}/open/portal/index.html (`itlake serve`, then http://127.0.0.1:8765/portal/)
+"
+        f"DCAT catalogue: {root}/_system/dcat.jsonld
+"
+        f"Quality Data Docs: {root}/_system/data_docs/index.html (itlake quality report)
+"
         f"Airflow logs: {os.environ['AIRFLOW_HOME']}/demo-logs/"
     )
     console.print(f"MaaS unmet demand map (peak hour): {root}/gold/maas/unmet_demand_peak.png")
     spark.stop()
+
+
+def print_releases(spark) -> None:
+    """The latest outcome of each open dataset in `_system.publication_log`."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from itlake.lake.system import read_system
+
+    log = read_system(spark, "publication_log")
+    if log is None:
+        return
+    latest = log.withColumn("n", F.row_number().over(Window.partitionBy("name").orderBy(F.desc("logged_at"))))
+    table = Table(
+        "dataset", "status", "version", "rows", "suppressed cells", "synthetic", title="open data releases"
+    )
+    for row in latest.where("n = 1").orderBy("code").collect():
+        table.add_row(
+            row.name,
+            row.status,
+            f"v{row.version}",
+            f"{row.rows:,}",
+            f"{row.suppressed_cells:,}",
+            "yes" if row.synthetic else "no",
+        )
+    console.print(table)

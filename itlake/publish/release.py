@@ -1,8 +1,10 @@
 """Versioned release folders for agencies, and the publication log.
 
     {lake}/open/releases/{name}/v{N}/
-        data.parquet, data.csv (UTF-8), README.md (zh/en, data dictionary), LICENSE.txt,
-        dcat.jsonld, SHA256SUMS
+        data.parquet, data.csv (UTF-8, geometries as WKT), data.geojson + data.geoparquet (where the
+        contract has a geometry), zones.geojson (where rows refer to zones), README.md (zh/en, with
+        the data dictionary and what was suppressed), data_dictionary.csv (zh/en), LICENSE.txt,
+        dcat.jsonld (the DCAT-AP entry), data.sha256 (the content hash), SHA256SUMS
 
 A release whose data has the same checksum as the latest version makes no new version. Every
 release, refusal and unchanged run is written to `_system.publication_log`.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,13 +59,20 @@ def latest_version(name: str) -> tuple[int, str]:
 
 
 def write_release(
-    frame, entry, contract, publication: Publication, dcat: dict, licence_text: str
+    frame,
+    entry,
+    contract,
+    publication: Publication,
+    dcat: dict,
+    licence_text: str,
+    *,
+    k: int | None = None,
+    k_column: str | None = "trips",
+    privacy: dict[str, str] | None = None,
 ) -> Publication:
     """Write a new version of the release if the data changed; `frame` is a pandas DataFrame."""
-    # Lake timestamps are UTC; ISO 8601 with Z says so, and never drops midnight's time.
-    csv_bytes = frame.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%SZ").encode(
-        "utf-8"
-    )
+    geometry = [c.name for c in contract.columns if c.geometry is not None]
+    csv_bytes = _csv(frame, geometry).encode("utf-8")
     data_sha = hashlib.sha256(csv_bytes).hexdigest()
     number, previous_sha = latest_version(entry.name)
     publication.rows = len(frame)
@@ -75,13 +85,22 @@ def write_release(
     publication.version = number + 1
     folder = releases_dir(entry.name) / f"v{publication.version}"
     partial = folder.with_name(folder.name + ".partial")
-    partial.mkdir(parents=True, exist_ok=True)
+    if partial.exists():  # left by a run that died half-way
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
     frame.to_parquet(partial / "data.parquet", index=False)
     (partial / "data.csv").write_bytes(csv_bytes)
-    (partial / "README.md").write_text(readme(entry, contract, publication), encoding="utf-8")
+    if geometry:
+        _write_geo(frame, geometry[0], contract, partial)
+    if any(c.endswith("zone_id") for c in frame.columns):
+        _write_zones(partial / "zones.geojson")
+    (partial / "data_dictionary.csv").write_text(data_dictionary(contract), encoding="utf-8")
     (partial / "LICENSE.txt").write_text(licence_text, encoding="utf-8")
     (partial / "dcat.jsonld").write_text(json.dumps(dcat, ensure_ascii=False, indent=2), encoding="utf-8")
     (partial / "data.sha256").write_text(data_sha + "\n", encoding="utf-8")
+    files = sorted([p.name for p in partial.iterdir()] + ["README.md"])
+    text = readme(entry, contract, publication, k=k, k_column=k_column, privacy=privacy, files=files)
+    (partial / "README.md").write_text(text, encoding="utf-8")
     sums = "".join(
         f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in sorted(partial.iterdir())
     )
@@ -91,34 +110,122 @@ def write_release(
     return publication
 
 
-def readme(entry, contract, publication: Publication) -> str:
+def _csv(frame, geometry: list[str]) -> str:
+    """UTF-8 CSV; lake timestamps are UTC, and ISO 8601 with Z says so; geometries as WKT."""
+    if geometry:
+        import shapely
+
+        frame = frame.assign(**{g: shapely.to_wkt(shapely.from_wkb(frame[g].to_numpy())) for g in geometry})
+    return frame.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%SZ")
+
+
+def _write_geo(frame, column: str, contract, folder: Path) -> None:
+    """GeoJSON (RFC 7946, WGS-84) and GeoParquet of a frame whose `column` holds WKB."""
+    import geopandas as gpd
+
+    crs = contract.column(column).crs
+    geo = gpd.GeoDataFrame(
+        frame.drop(columns=[column]), geometry=gpd.GeoSeries.from_wkb(frame[column]), crs=crs
+    )
+    geo.to_parquet(folder / "data.geoparquet", index=False)
+    geo.to_file(folder / "data.geojson", driver="GeoJSON")
+
+
+def _write_zones(path: Path) -> None:
+    """The zone polygons the release's *_zone_id columns refer to, as GeoJSON."""
+    from itlake.geo.zones import load_zones
+
+    load_zones().to_file(path, driver="GeoJSON")
+
+
+def data_dictionary(contract) -> str:
+    """The contract's columns as a bilingual CSV: column, type, unit, nullable, 说明, description."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["column", "type", "unit", "nullable", "说明", "description"])
+    for c in contract.columns:
+        unit = c.unit or (f"WKB {c.geometry}, {c.crs}" if c.geometry else "")
+        writer.writerow([c.name, c.type, unit, str(c.nullable).lower(), c.description.zh, c.description.en])
+    return out.getvalue()
+
+
+def readme(
+    entry,
+    contract,
+    publication: Publication,
+    *,
+    k: int | None = None,
+    k_column: str | None = "trips",
+    privacy: dict[str, str] | None = None,
+    files: list[str] | None = None,
+) -> str:
     lines = [f"# {entry.title.zh} / {entry.title.en}", ""]
     if publication.synthetic:
         lines += [f"> **{SYNTHETIC_BANNER}**", ""]
     lines += [
+        entry.abstract.zh,
+        "",
+        entry.abstract.en,
+        "",
         f"- Catalogue code 目录编码: `{entry.code}`",
         f"- Version 版本: v{publication.version}",
         f"- Grain 粒度: {contract.grain}",
         f"- Rows 行数: {publication.rows}",
         f"- Licence 许可: {entry.licence}",
         f"- Update cycle 更新周期: {entry.update_cycle}",
+        f"- Provider 提供方: {entry.provider.name}",
         "",
         "## Privacy 隐私保护",
         "",
-        f"Cells with fewer than k trips are suppressed: {publication.suppressed_cells} cells holding "
-        f"{publication.suppressed_trips} trips were withheld from this version. Times are rounded to "
-        "the hour and places generalised to districts. "
-        f"少于k次出行的单元格已隐藏：本版本隐藏 {publication.suppressed_cells} 个单元格，"
-        f"共 {publication.suppressed_trips} 次出行。",
+    ]
+    if k_column is not None:
+        at_least = f"k={k}" if k is not None else "k"
+        lines += [
+            f"Cells with fewer than {at_least} {k_column} are suppressed: {publication.suppressed_cells} "
+            f"cells holding {publication.suppressed_trips} {k_column} were withheld from this version. "
+            f"少于{at_least}的单元格已隐藏：本版本隐藏 {publication.suppressed_cells} 个单元格，"
+            f"共计 {publication.suppressed_trips}（{k_column}）。",
+            "",
+        ]
+    if privacy:
+        lines += [f"{privacy['en']} {privacy['zh']}", ""]
+    lines += [
+        "No column with direct personal data and no pseudonym is released. "
+        "不发布任何直接个人信息字段或假名。",
         "",
         "## Data dictionary 数据字典",
         "",
-        "| column 字段 | type 类型 | 说明 | description |",
-        "|---|---|---|---|",
+        "| column 字段 | type 类型 | unit 单位 | 说明 | description |",
+        "|---|---|---|---|---|",
     ]
-    lines += [f"| {c.name} | {c.type} | {c.description.zh} | {c.description.en} |" for c in contract.columns]
-    lines += ["", "Files: data.parquet, data.csv (UTF-8), dcat.jsonld, LICENSE.txt, SHA256SUMS.", ""]
+    lines += [
+        f"| {c.name} | {c.type} | {c.unit or (c.crs or '')} | {c.description.zh} | {c.description.en} |"
+        for c in contract.columns
+    ]
+    listed = files or ["data.parquet", "data.csv", "dcat.jsonld", "LICENSE.txt", "SHA256SUMS"]
+    lines += ["", "Files 文件: " + ", ".join(listed) + ".", ""]
     return "\n".join(lines)
+
+
+def licence_text(licence: str) -> str:
+    known = {"CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/legalcode"}
+    where = f" The licence text: {known[licence]}" if licence in known else ""
+    return (
+        f"This dataset is released under {licence}.{where}\n"
+        "本数据集按上述许可发布；使用时请注明来源（itlake 开放数据）。\n"
+    )
+
+
+def release_dcat(catalog, entry, synthetic: bool) -> dict:
+    """The DCAT-AP JSON-LD entry of one dataset, with its context, marked synthetic where it is."""
+    from itlake.catalog import to_dcat
+
+    doc = to_dcat(catalog, synthetic_codes={entry.code} if synthetic else set())
+    dataset = next(d for d in doc["dcat:dataset"] if d["dct:identifier"] == entry.code)
+    return {"@context": doc["@context"], **dataset}
 
 
 def log_publication(spark, publication: Publication) -> None:

@@ -1,0 +1,22 @@
+"""`itlake portal build`: the static open-data portal from the release folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+console = Console()
+
+
+@app.command()
+def build(
+    out: Path = typer.Option(None, help="where to write the site (default: {lake}/open/portal)"),
+) -> None:
+    """Write index.html and one page per released dataset."""
+    from itlake.portal.build import build_portal
+
+    result = build_portal(out)
+    console.print(f"[green]✓[/] portal: {result['datasets']} datasets in {result['portal']}/index.html")

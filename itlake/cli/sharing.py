@@ -1,0 +1,49 @@
+"""`itlake sharing`: the shared tables, and recipients with their profile files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+console = Console()
+
+
+@app.command("tables")
+def tables() -> None:
+    """Every table the Delta Sharing endpoint offers, by share, from the catalogue and the gate."""
+    from itlake.catalog import load_catalog
+    from itlake.sharing.shares import shared_tables
+
+    out = Table("share", "schema", "table", "code", title="Delta Sharing tables")
+    for t in shared_tables(load_catalog()):
+        out.add_row(t.share, t.schema, t.name, t.code)
+    console.print(out)
+
+
+@app.command("add-recipient")
+def add_recipient(
+    name: str = typer.Argument(..., help="recipient name, e.g. the agency"),
+    share: list[str] = typer.Option(
+        ..., "--share", help="share it may read: agencies or public (repeatable)"
+    ),
+    profile: Path = typer.Option(..., help="where to write the recipient's profile file (.share)"),
+    endpoint: str = typer.Option("http://127.0.0.1:8765/delta-sharing", help="the server's public URL"),
+    days: int = typer.Option(365, help="days until the token expires"),
+) -> None:
+    """Create a bearer token for a recipient; only its hash is kept in the recipients file."""
+    from itlake.sharing.recipients import create_recipient, recipients_path
+    from itlake.sharing.shares import SHARE_BY_TYPE
+
+    unknown = sorted(set(share) - set(SHARE_BY_TYPE.values()))
+    if unknown:
+        raise typer.BadParameter(f"unknown shares {unknown}; shares are {sorted(SHARE_BY_TYPE.values())}")
+    recipient = create_recipient(name, share, endpoint=endpoint, profile=profile, days=days)
+    console.print(
+        f"[green]✓[/] recipient {name}: shares {', '.join(recipient.shares)}, token expires "
+        f"{recipient.expires_at:%Y-%m-%d}\n  profile (give it to the recipient): {profile}\n"
+        f"  recipients file (hashed tokens): {recipients_path()}"
+    )

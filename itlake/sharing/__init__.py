@@ -1,0 +1,1 @@
+"""Delta Sharing for conditional sharing: recipients with tokens, shares from the catalogue, a server."""
