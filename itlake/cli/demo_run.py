@@ -130,15 +130,10 @@ def print_summary() -> None:
     print_releases(spark)
     root = get_settings().lake_root
     console.print(
-        f"Lake: {root}
-Open data releases: {root}/open/releases/
-"
-        f"Portal: {root}/open/portal/index.html (`itlake serve`, then http://127.0.0.1:8765/portal/)
-"
-        f"DCAT catalogue: {root}/_system/dcat.jsonld
-"
-        f"Quality Data Docs: {root}/_system/data_docs/index.html (itlake quality report)
-"
+        f"Lake: {root}\nOpen data releases: {root}/open/releases/\n"
+        f"Portal: {root}/open/portal/index.html (`itlake serve`, then http://127.0.0.1:8765/portal/)\n"
+        f"DCAT catalogue: {root}/_system/dcat.jsonld\n"
+        f"Quality Data Docs: {root}/_system/data_docs/index.html (itlake quality report)\n"
         f"Airflow logs: {os.environ['AIRFLOW_HOME']}/demo-logs/"
     )
     console.print(f"MaaS unmet demand map (peak hour): {root}/gold/maas/unmet_demand_peak.png")
