@@ -34,6 +34,11 @@ TAXI_PATH = "taxi_gps/2026-11-27/taxi_gps_20261127.csv"
 WAYBILL_PATH = "waybill/2026-11-27/waybill_20261127.csv"
 GTFS_PATH = "gtfs/2026-11-27/shenzhen_bus_gtfs.zip"
 ROADS_PATH = "road_network/2026-11-27/roads.geojson"
+INFRASTRUCTURE_PATHS = {
+    "bridge_tunnel/2026-11-27/bridge_tunnel_20261127.csv",
+    "transport_hub/2026-11-27/transport_hubs.geojson",
+    "nev_charging_station/2026-11-27/charging_stations_20261127.csv",
+}
 ROAD_CLASSES = {"expressway", "national", "provincial", "arterial", "secondary", "branch"}
 KNOWN_CODES = {
     "440303",
@@ -96,7 +101,14 @@ def gtfs_tables(city: Path) -> dict[str, list[dict]]:
 
 def test_same_seed_gives_byte_identical_files(city, tmp_path):
     generate_city(tmp_path, scale=SCALE, seed=42, date=DAY)
-    assert set(digests(city)) == {"manifest.json", TAXI_PATH, WAYBILL_PATH, GTFS_PATH, ROADS_PATH}
+    assert set(digests(city)) == {
+        "manifest.json",
+        TAXI_PATH,
+        WAYBILL_PATH,
+        GTFS_PATH,
+        ROADS_PATH,
+        *INFRASTRUCTURE_PATHS,
+    }
     assert digests(tmp_path) == digests(city)
 
 
@@ -110,7 +122,15 @@ def test_manifest_marks_synthetic_and_matches_files(city, manifest):
     assert manifest["generator"] == "itlake demo generate"
     assert (manifest["seed"], manifest["scale"], manifest["date"]) == (42, 0.05, "2026-11-27")
     files = {f["path"]: f for f in manifest["files"]}
-    assert {f["feed"] for f in files.values()} == {"gtfs", "taxi_gps", "waybill", "road_network"}
+    assert {f["feed"] for f in files.values()} == {
+        "gtfs",
+        "taxi_gps",
+        "waybill",
+        "road_network",
+        "bridge_tunnel",
+        "transport_hub",
+        "nev_charging_station",
+    }
     assert files[WAYBILL_PATH]["encoding"] == "gbk"
     assert files[TAXI_PATH]["encoding"] == "utf-8"
     for path, entry in files.items():
@@ -134,6 +154,10 @@ def test_manifest_marks_synthetic_and_matches_files(city, manifest):
         ("waybill", "unknown_admin_code"),
         ("waybill", "negative_weight"),
         ("waybill", "delivery_before_pickup"),
+        ("bridge_tunnel", "condition_class_7"),
+        ("bridge_tunnel", "inspection_in_future"),
+        ("transport_hub", "missing_geometry"),
+        ("nev_charging_station", "negative_power"),
     }
 
 

@@ -328,3 +328,72 @@ def test_a_gbk_file_declared_as_utf8_is_refused_naming_the_byte(spark, lake, tmp
     [row] = read_system(spark, "ingest_ledger").collect()
     assert (row.status, row.rows_read, row.rows_promoted, row.rows_quarantined) == ("refused", 0, 0, 0)
     assert "offset 0" in row.message
+
+
+@pytest.fixture(scope="module")
+def demo_city():
+    from itlake.demo.city import build_city
+
+    return build_city(42)
+
+
+def test_demo_writers_plant_exactly_the_listed_dirt(demo_city, tmp_path):
+    import csv
+    import io
+    import json
+
+    import numpy as np
+
+    from itlake.demo.bridges import write_bridges
+    from itlake.demo.charging import write_charging
+    from itlake.demo.hubs import write_hubs
+    from itlake.demo.roads import write_roads
+    from itlake.geo.crs import gcj02_to_wgs84
+
+    roads_out = write_roads(tmp_path, demo_city, scale=1.0, seed=42, date=DAY)
+    roads = json.loads(roads_out.path.read_text(encoding="utf-8"))["features"]
+    [crossing] = roads_out.dirt
+    assert crossing.kind == "self_intersecting"
+    simple = [shapely.geometry.shape(f["geometry"]).is_simple for f in roads]
+    assert [i + 1 for i, ok in enumerate(simple) if not ok] == [crossing.row]
+
+    bridges_out = write_bridges(tmp_path, demo_city, scale=0.05, seed=42, date=DAY)
+    rows = list(csv.DictReader(io.StringIO(bridges_out.path.read_text(encoding="utf-8"))))
+    assert len(rows) == bridges_out.rows == 120  # the floor: 300 x 0.05 is less
+    dirt = {d.kind: d.row for d in bridges_out.dirt}
+    assert dirt == {"condition_class_7": 40, "inspection_in_future": 80}
+    assert rows[39]["技术状况等级"] == "7" and rows[79]["检查日期"] == "2027-01-06"
+    others = [r for i, r in enumerate(rows, 1) if i not in dirt.values()]
+    assert {r["技术状况等级"] for r in others} <= {"1类", "2类", "3类", "4类", "5类"}
+    assert all(r["检查日期"] <= "2026-11-27" and int(r["建成年份"]) <= int(r["检查日期"][:4]) for r in others)
+    scale_005_roads = json.loads(
+        write_roads(tmp_path / "small", demo_city, scale=0.05, seed=42, date=DAY).path.read_text()
+    )
+    road_ids = {f["properties"]["road_id"] for f in scale_005_roads["features"]}
+    assert {r["路段编号"] for r in rows} <= road_ids
+    assert shapely.contains_xy(
+        demo_city.union, [float(r["经度"]) for r in rows], [float(r["纬度"]) for r in rows]
+    ).all()
+
+    hubs_out = write_hubs(tmp_path, demo_city, scale=0.05, seed=42, date=DAY)
+    hubs = json.loads(hubs_out.path.read_text(encoding="utf-8"))["features"]
+    [missing] = hubs_out.dirt
+    assert hubs[missing.row - 1]["geometry"] is None and missing.kind == "missing_geometry"
+    by_name = {f["properties"]["name"]: f for f in hubs}
+    for port in ("盐田港区", "蛇口港区", "赤湾港区", "妈湾港区", "大铲湾港区"):
+        assert by_name[port]["properties"]["type"] == "seaport"
+    north = by_name["深圳北站"]
+    lon, lat = gcj02_to_wgs84(*north["geometry"]["coordinates"])
+    assert (round(float(lon), 6), round(float(lat), 6)) == (114.0295, 22.6097)
+    assert north["properties"]["adcode"] == "440309"
+
+    charging_out = write_charging(tmp_path, demo_city, scale=0.05, seed=42, date=DAY)
+    stations = list(csv.DictReader(io.StringIO(charging_out.path.read_bytes().decode("gbk"))))
+    assert len(stations) == charging_out.rows == 100
+    assert [(d.row, d.kind) for d in charging_out.dirt] == [(50, "negative_power")]
+    power = np.array([float(s["单桩最大功率kW"]) for s in stations])
+    assert list(np.flatnonzero(power < 0) + 1) == [50]
+    for s in stations:
+        dc, ac = int(s["直流接口数"]), int(s["交流接口数"])
+        assert dc + ac == int(s["充电接口数"])
+        assert float(s["总功率kW"]) == dc * abs(float(s["单桩最大功率kW"])) + ac * 7.0

@@ -16,8 +16,11 @@ from pathlib import Path
 
 from itlake import __version__
 from itlake.checksums import file_sha256
+from itlake.demo.bridges import write_bridges
+from itlake.demo.charging import write_charging
 from itlake.demo.city import City, build_city
 from itlake.demo.gtfs import write_gtfs
+from itlake.demo.hubs import write_hubs
 from itlake.demo.manifest import FeedFile, FeedOutput, Manifest
 from itlake.demo.roads import write_roads
 from itlake.demo.taxi import write_taxi_gps
@@ -31,6 +34,9 @@ FEEDS: tuple[tuple[str, FeedWriter], ...] = (
     ("taxi_gps", write_taxi_gps),
     ("waybill", write_waybills),
     ("road_network", write_roads),
+    ("bridge_tunnel", write_bridges),
+    ("transport_hub", write_hubs),
+    ("nev_charging_station", write_charging),
 )
 STEPS = ("city", *(name for name, _ in FEEDS))
 
