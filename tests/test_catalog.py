@@ -52,6 +52,7 @@ def test_entries_sorted_by_code(catalog):
     assert [e.code for e in catalog.entries] == [
         "01.01.001",
         "01.02.001",
+        "01.02.002",
         "01.03.001",
         "01.04.001",
         "02.01.001",
@@ -113,7 +114,7 @@ def test_family_and_publication(catalog):
 
 def test_feeds_leave_out_derived_tables(catalog):
     derived = {e.name for e in catalog.entries} - {e.name for e in catalog.feeds()}
-    assert derived == {"taxi_trip", "od_taxi_hourly", "maas_taxi_zone_hour"}
+    assert derived == {"taxi_trip", "od_taxi_hourly", "maas_taxi_zone_hour", "bridge_condition_by_district"}
 
 
 def test_bad_enum_names_file_and_field(catalog_copy):
@@ -253,7 +254,7 @@ def test_dcat_marks_synthetic_data_and_leaves_out_unpublished(catalog_copy):
     catalog = load_catalog(catalog_copy, SCHEMA_DIR)
     doc = to_dcat(catalog, synthetic_codes={"05.01.001"}, base_uri="https://portal.example.cn/open")
     by_code = {d["dct:identifier"]: d for d in doc["dcat:dataset"]}
-    assert "04.01.001" not in by_code and len(by_code) == 18
+    assert "04.01.001" not in by_code and len(by_code) == 19
     od = by_code["05.01.001"]
     assert od["@id"] == "https://portal.example.cn/open/dataset/05.01.001"
     assert od["dct:title"][0]["@value"] == "出租车区县间小时OD流量 [SYNTHETIC DATA — 合成数据]"

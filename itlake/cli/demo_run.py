@@ -123,6 +123,7 @@ def print_summary() -> None:
     root = get_settings().lake_root
     console.print(
         f"Lake: {root}\nOpen data release: {root}/open/releases/od_taxi_hourly/\n"
+        f"Bridge condition by district (GeoParquet): {root}/gold/_geoparquet/bridge_condition_by_district/\n"
         f"DCAT catalogue: {root}/_system/dcat.jsonld\nAirflow logs: {os.environ['AIRFLOW_HOME']}/demo-logs/"
     )
     spark.stop()
