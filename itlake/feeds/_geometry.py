@@ -143,6 +143,7 @@ def check_geometry(geometry, expected: str) -> tuple[object | None, str | None, 
     A MultiLineString whose parts join into one line is kept as that LineString.
     """
     import shapely
+    from shapely.validation import explain_validity
 
     if geometry is None or geometry.is_empty:
         return None, "missing_geometry", "has no geometry"
@@ -157,7 +158,7 @@ def check_geometry(geometry, expected: str) -> tuple[object | None, str | None, 
     if kind != expected:
         return None, "geometry_type", f"is a {kind}, not a {expected}"
     if not geometry.is_valid:
-        why = shapely.validation.explain_validity(geometry)
+        why = explain_validity(geometry)
         return None, "invalid_geometry", f"fails shapely is_valid: {why}"
     if expected == "LineString" and not geometry.is_simple:
         x, y = _crossing(geometry)
@@ -170,7 +171,6 @@ def conform_frame(wkb, crs, expected: str):
     """pandas body of the silver UDF: WKB and source CRS Series in, a CONFORMED_SCHEMA frame out."""
     import pandas as pd
     import shapely
-    import shapely.validation  # noqa: F401  (explain_validity)
 
     from itlake.geo.distance import length_m
 
