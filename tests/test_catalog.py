@@ -45,13 +45,14 @@ def errors_of(catalog_dir: Path) -> list[str]:
 
 def test_real_catalogue_is_valid():
     catalog = load_catalog()
-    assert len(catalog) == 21
+    assert len(catalog) == 22
 
 
 def test_entries_sorted_by_code(catalog):
     assert [e.code for e in catalog.entries] == [
         "01.01.001",
         "01.02.001",
+        "01.02.002",
         "01.03.001",
         "01.04.001",
         "02.01.001",
@@ -125,6 +126,7 @@ def test_feeds_leave_out_derived_tables(catalog):
         "smartcard_trip",
         "road_speed_zone_hour",
         "public_road_inventory",
+        "bridge_condition_by_district",
     }
 
 
@@ -265,7 +267,7 @@ def test_dcat_marks_synthetic_data_and_leaves_out_unpublished(catalog_copy):
     catalog = load_catalog(catalog_copy, SCHEMA_DIR)
     doc = to_dcat(catalog, synthetic_codes={"05.01.001"}, base_uri="https://portal.example.cn/open")
     by_code = {d["dct:identifier"]: d for d in doc["dcat:dataset"]}
-    assert "04.01.001" not in by_code and len(by_code) == 20
+    assert "04.01.001" not in by_code and len(by_code) == 21
     od = by_code["05.01.001"]
     assert od["@id"] == "https://portal.example.cn/open/dataset/05.01.001"
     assert od["dct:title"][0]["@value"] == "出租车区县间小时OD流量 [SYNTHETIC DATA — 合成数据]"

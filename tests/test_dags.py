@@ -16,6 +16,7 @@ EXPECTED = {
     "itlake_ingest_freight",
     "itlake_ingest_infrastructure",
     "itlake_gold",
+    "itlake_gold_infrastructure",
     "itlake_maas",
     "itlake_publish",
     "itlake_gold_mobility",
@@ -56,7 +57,12 @@ def test_ingest_tasks_come_from_the_catalogue(dagbag):
         "ingest_taxi_gps",
     ]
     assert tasks["itlake_ingest_freight"] == ["ingest_waybill"]
-    assert tasks["itlake_ingest_infrastructure"] == ["ingest_road_network"]
+    assert tasks["itlake_ingest_infrastructure"] == [
+        "ingest_bridge_tunnel",
+        "ingest_nev_charging_station",
+        "ingest_road_network",
+        "ingest_transport_hub",
+    ]
     outlets = {a.name for a in dagbag.dags["itlake_ingest_mobility"].get_task("ingest_gtfs").outlets}
     assert outlets == {
         "silver.gtfs_stop",

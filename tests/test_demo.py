@@ -41,6 +41,11 @@ MOBILITY_PATHS = {
     "ridehail_order/2026-11-27/ridehail_order_20261127.csv",
     "smartcard_tap/2026-11-27/smartcard_tap_20261127.csv",
 }
+INFRASTRUCTURE_PATHS = {
+    "bridge_tunnel/2026-11-27/bridge_tunnel_20261127.csv",
+    "transport_hub/2026-11-27/transport_hubs.geojson",
+    "nev_charging_station/2026-11-27/charging_stations_20261127.csv",
+}
 ROAD_CLASSES = {"expressway", "national", "provincial", "arterial", "secondary", "branch"}
 KNOWN_CODES = {
     "440303",
@@ -104,7 +109,7 @@ def gtfs_tables(city: Path) -> dict[str, list[dict]]:
 def test_same_seed_gives_byte_identical_files(city, tmp_path):
     generate_city(tmp_path, scale=SCALE, seed=42, date=DAY)
     feeds = {"manifest.json", TAXI_PATH, WAYBILL_PATH, GTFS_PATH, ROADS_PATH}
-    assert set(digests(city)) == feeds | MOBILITY_PATHS
+    assert set(digests(city)) == feeds | MOBILITY_PATHS | INFRASTRUCTURE_PATHS
     assert digests(tmp_path) == digests(city)
 
 
@@ -119,7 +124,7 @@ def test_manifest_marks_synthetic_and_matches_files(city, manifest):
     assert (manifest["seed"], manifest["scale"], manifest["date"]) == (42, 0.05, "2026-11-27")
     files = {f["path"]: f for f in manifest["files"]}
     assert {f["feed"] for f in files.values()} == {"gtfs", "taxi_gps", "waybill", "road_network"} | {
-        p.split("/")[0] for p in MOBILITY_PATHS
+        p.split("/")[0] for p in MOBILITY_PATHS | INFRASTRUCTURE_PATHS
     }
     assert files[WAYBILL_PATH]["encoding"] == "gbk"
     assert files[TAXI_PATH]["encoding"] == "utf-8"
@@ -149,6 +154,10 @@ def test_manifest_marks_synthetic_and_matches_files(city, manifest):
         ("ridehail_order", "negative_fare"),
         ("smartcard_tap", "duplicate_row"),
         ("smartcard_tap", "unknown_deal_type"),
+        ("bridge_tunnel", "condition_class_7"),
+        ("bridge_tunnel", "inspection_in_future"),
+        ("transport_hub", "missing_geometry"),
+        ("nev_charging_station", "negative_power"),
     }
 
 

@@ -25,6 +25,7 @@ DAGS = [
     "itlake_ingest_infrastructure",
     "itlake_ingest_mobility",
     "itlake_ingest_freight",
+    "itlake_gold_infrastructure",
     "itlake_gold",
     "itlake_gold_mobility",
     "itlake_publish",
@@ -133,6 +134,7 @@ def print_summary() -> None:
         f"Lake: {root}\nOpen data releases: {root}/open/releases/\n"
         f"Portal: {root}/open/portal/index.html (`itlake serve`, then http://127.0.0.1:8765/portal/)\n"
         f"DCAT catalogue: {root}/_system/dcat.jsonld\n"
+        f"Bridge condition by district (GeoParquet): {root}/gold/_geoparquet/bridge_condition_by_district/\n"
         f"Quality Data Docs: {root}/_system/data_docs/index.html (itlake quality report)\n"
         f"Airflow logs: {os.environ['AIRFLOW_HOME']}/demo-logs/"
     )

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from itlake import __version__
 from itlake.checksums import file_sha256
+from itlake.demo.bridges import write_bridges
+from itlake.demo.charging import write_charging
 from itlake.demo.city import City, build_city
 from itlake.demo.gbfs import (
     write_gbfs_station_information,
@@ -23,6 +25,7 @@ from itlake.demo.gbfs import (
     write_gbfs_vehicle_status,
 )
 from itlake.demo.gtfs import write_gtfs
+from itlake.demo.hubs import write_hubs
 from itlake.demo.manifest import FeedFile, FeedOutput, Manifest
 from itlake.demo.ridehail import write_ridehail_orders
 from itlake.demo.roads import write_roads
@@ -43,6 +46,9 @@ FEEDS: tuple[tuple[str, FeedWriter], ...] = (
     ("gbfs_vehicle_status", write_gbfs_vehicle_status),
     ("ridehail_order", write_ridehail_orders),
     ("smartcard_tap", write_smartcard_taps),
+    ("bridge_tunnel", write_bridges),
+    ("transport_hub", write_hubs),
+    ("nev_charging_station", write_charging),
 )
 STEPS = ("city", *(name for name, _ in FEEDS))
 

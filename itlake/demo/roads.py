@@ -7,6 +7,9 @@ neighbouring junctions when both ends and its middle lie in the city. A grid lin
 where it runs, not on the spacing: lines nearest every 16 km are expressways, every 8 km national
 (east-west) or provincial (north-south) roads, every 4 km arterials, every 2 km secondary roads,
 the rest branches. Each line keeps one name along its length.
+
+Dirt, listed in the manifest: from 40 links on, one link that crosses itself (quarantined by the
+shapely is_simple check).
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ import numpy as np
 import shapely
 
 from itlake.demo.city import KM_PER_DEG_LAT, KM_PER_DEG_LON, City
-from itlake.demo.manifest import FeedOutput, feed_dir
+from itlake.demo.manifest import Dirt, FeedOutput, feed_dir
 
 FEED = "road_network"
 LINKS_AT_SCALE_1 = 800
+SELF_INTERSECTING_FROM = 40
 # (period km, class of east-west lines, class of north-south lines); the first period that claims a
 # grid line decides its class.
 CLASS_PERIODS = [
@@ -130,7 +134,8 @@ def _links(city: City, gx, gy, inside):
     return found
 
 
-def write_roads(out_dir: Path, city: City, *, scale: float, seed: int, date: dt.date) -> FeedOutput:
+def road_features(city: City, *, scale: float, seed: int) -> list[dict]:
+    """The GeoJSON features of the road links; the same city, scale and seed give the same links."""
     rng = np.random.default_rng([seed, 4])
     target = max(20, round(LINKS_AT_SCALE_1 * scale))
     area_km2 = city.union.area * KM_PER_DEG_LON * KM_PER_DEG_LAT
@@ -180,9 +185,31 @@ def write_roads(out_dir: Path, city: City, *, scale: float, seed: int, date: dt.
                     "geometry": {"type": "LineString", "coordinates": coords},
                 }
             )
+    return features
+
+
+def _cross_itself(feature: dict) -> None:
+    """Redraw a link as a line that doubles back across itself (a digitising slip)."""
+    coords = feature["geometry"]["coordinates"]
+    a, b = np.array(coords[0]), np.array(coords[-1])
+    mid = (a + b) / 2
+    normal = np.array([-(b - a)[1], (b - a)[0]]) * 0.2
+    points = (a, b, mid + normal, mid - normal)
+    feature["geometry"]["coordinates"] = [[round(float(x), 6), round(float(y), 6)] for x, y in points]
+
+
+def write_roads(out_dir: Path, city: City, *, scale: float, seed: int, date: dt.date) -> FeedOutput:
+    features = road_features(city, scale=scale, seed=seed)
+    dirt = []
+    # One link crosses itself, once the file is big enough for one bad link to stay under the
+    # contract's 5 % quarantine threshold.
+    if len(features) >= SELF_INTERSECTING_FROM:
+        row = len(features) // 2
+        _cross_itself(features[row - 1])
+        dirt.append(Dirt(FEED, row, "self_intersecting"))
 
     path = feed_dir(out_dir, FEED, date) / "roads.geojson"
     body = ",\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features)
     head = '{"type":"FeatureCollection","name":"shenzhen_demo_roads","features":[\n'
     path.write_text(head + body + "\n]}\n", encoding="utf-8")
-    return FeedOutput(FEED, path, len(features), "utf-8")
+    return FeedOutput(FEED, path, len(features), "utf-8", tuple(dirt))

@@ -1,14 +1,19 @@
-"""Road network lines from GeoJSON (or any vector file GDAL reads, such as GeoPackage).
+"""Road network lines from GeoJSON or a GeoPackage layer (any line layer GDAL reads).
 
-Geometry is stored as WKB in WGS-84; `length_m` is measured in the local UTM zone, not in degrees.
+Bronze keeps each feature's properties as text and its geometry as received (WKB) with `src_crs`.
+Silver checks every geometry with shapely (a LineString, or a MultiLineString whose parts join into
+one; `is_valid`; `is_simple`), stores it as WKB in WGS-84 and measures `length_m` in the local UTM
+zone, not in degrees. A feature that fails is quarantined with the rule, its feature number and
+road_id, e.g. "self_intersecting: feature 4 (road_id=R4) fails shapely is_simple: ...".
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from itlake.feeds.base import BatchContext, FeedError
-from itlake.feeds.cast import cast_sourced_columns, select_contract
+from itlake.feeds._geometry import conform_geometry, read_vector
+from itlake.feeds.base import BatchContext
+from itlake.feeds.cast import cast_sourced_columns, first_error, select_contract
 
 PROPERTIES = ["road_id", "name", "road_class", "lanes", "speed_limit_kmh"]
 
@@ -18,42 +23,19 @@ class RoadNetworkFeed:
     contracts = ("road_network",)
 
     def read(self, path: Path, ctx: BatchContext) -> dict:
-        import geopandas as gpd
-        import pyarrow as pa
-
-        from itlake.geo.distance import length_m
-
-        try:
-            frame = gpd.read_file(path)
-        except Exception as err:  # GDAL raises several types for unreadable files
-            raise FeedError(f"{ctx.source_file}: not a readable vector file: {err}") from None
-        missing = [p for p in PROPERTIES if p not in frame.columns]
-        if missing:
-            raise FeedError(f"{ctx.source_file}: features lack the properties {missing}")
-        if frame.crs is not None and frame.crs.to_epsg() != 4326:
-            frame = frame.to_crs(4326)
-        wrong = frame.geometry.geom_type.ne("LineString") & frame.geometry.geom_type.ne("MultiLineString")
-        n = len(frame)
-        columns = {
-            p: pa.array([None if v is None else str(v) for v in frame[p]], pa.string()) for p in PROPERTIES
-        }
-        columns["geometry"] = pa.array(frame.geometry.to_wkb().tolist(), pa.binary())
-        columns["length_m"] = pa.array(length_m(frame.geometry), pa.float64())
-        columns["_row_number"] = pa.array(range(1, n + 1), pa.int64())
-        columns["_raw_error"] = pa.array(
-            [
-                f"geometry is {t}, not a line" if bad else None
-                for t, bad in zip(frame.geometry.geom_type, wrong, strict=True)
-            ],
-            pa.string(),
-        )
-        return {"road_network": pa.table(columns)}
+        return {"road_network": read_vector(path, ctx, PROPERTIES)}
 
     def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
+        from pyspark.sql import functions as F
+
         from itlake.contracts import load_contract
 
         contract = load_contract(contract_name)
-        return select_contract(cast_sourced_columns(bronze, contract, timezone=ctx.timezone), contract)
+        typed = cast_sourced_columns(bronze, contract, timezone=ctx.timezone).transform(
+            conform_geometry("LineString", id_column="road_id")
+        )
+        typed = typed.withColumn("_parse_error", first_error(F.col("_parse_error"), F.col("_geometry_error")))
+        return select_contract(typed, contract)
 
 
 FEED = RoadNetworkFeed()
