@@ -147,7 +147,6 @@ def _check_notices(spark: SparkSession, feed, raw_tables: dict, ctx: BatchContex
         notices,
         feed=entry.feed,
         batch_id=ctx.batch_id,
-        feed_version=ctx.sha256,
         source_file=ctx.source_file,
         logical_date=ctx.logical_date,
     )

@@ -16,6 +16,7 @@ stored as '' so that the key is never null.
 from __future__ import annotations
 
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 from itlake.feeds.base import BatchContext, FeedError
@@ -95,9 +96,10 @@ class GtfsFeed:
             return tables
 
     def validate(self, tables: dict, ctx: BatchContext) -> list:
+        """MobilityData-style notices about this zip, each tagged with its feed version."""
         from itlake.feeds._gtfs_validate import validate_feed
 
-        return validate_feed(tables, ctx)
+        return [replace(n, feed_version=ctx.sha256) for n in validate_feed(tables, ctx)]
 
     def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
         from pyspark.sql import functions as F

@@ -28,7 +28,8 @@ NOTICE_SCHEMA = (
 @dataclass(frozen=True)
 class Notice:
     """One finding. `row_number` is the 1-based data record of `file` (the header is not counted);
-    None when the notice is about the file as a whole."""
+    None when the notice is about the file as a whole. `feed_version` is the GTFS version the
+    notice is about: the zip's own for GTFS, the static version in force for GTFS-Realtime."""
 
     code: str
     severity: str
@@ -37,6 +38,7 @@ class Notice:
     field: str | None
     value: str | None
     message: str
+    feed_version: str | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -70,7 +72,6 @@ def record_notices(
     *,
     feed: str,
     batch_id: str,
-    feed_version: str | None,
     source_file: str,
     logical_date: date,
 ) -> int:
@@ -84,7 +85,6 @@ def record_notices(
     context = {
         "feed": feed,
         "batch_id": batch_id,
-        "feed_version": feed_version,
         "source_file": source_file,
         "logical_date": logical_date,
         "noticed_at": None,
