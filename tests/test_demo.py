@@ -34,6 +34,11 @@ TAXI_PATH = "taxi_gps/2026-11-27/taxi_gps_20261127.csv"
 WAYBILL_PATH = "waybill/2026-11-27/waybill_20261127.csv"
 GTFS_PATH = "gtfs/2026-11-27/shenzhen_bus_gtfs.zip"
 ROADS_PATH = "road_network/2026-11-27/roads.geojson"
+RT_PATHS = {
+    f"gtfs_rt_{feed}/2026-11-27/{name}_20261127T{hour:02d}.zip"
+    for feed, name in (("vehicle_position", "vehicle_positions"), ("trip_update", "trip_updates"))
+    for hour in (7, 8, 9)
+}
 ROAD_CLASSES = {"expressway", "national", "provincial", "arterial", "secondary", "branch"}
 KNOWN_CODES = {
     "440303",
@@ -96,7 +101,7 @@ def gtfs_tables(city: Path) -> dict[str, list[dict]]:
 
 def test_same_seed_gives_byte_identical_files(city, tmp_path):
     generate_city(tmp_path, scale=SCALE, seed=42, date=DAY)
-    assert set(digests(city)) == {"manifest.json", TAXI_PATH, WAYBILL_PATH, GTFS_PATH, ROADS_PATH}
+    assert set(digests(city)) == {"manifest.json", TAXI_PATH, WAYBILL_PATH, GTFS_PATH, ROADS_PATH, *RT_PATHS}
     assert digests(tmp_path) == digests(city)
 
 
@@ -110,7 +115,14 @@ def test_manifest_marks_synthetic_and_matches_files(city, manifest):
     assert manifest["generator"] == "itlake demo generate"
     assert (manifest["seed"], manifest["scale"], manifest["date"]) == (42, 0.05, "2026-11-27")
     files = {f["path"]: f for f in manifest["files"]}
-    assert {f["feed"] for f in files.values()} == {"gtfs", "taxi_gps", "waybill", "road_network"}
+    assert {f["feed"] for f in files.values()} == {
+        "gtfs",
+        "gtfs_rt_vehicle_position",
+        "gtfs_rt_trip_update",
+        "taxi_gps",
+        "waybill",
+        "road_network",
+    }
     assert files[WAYBILL_PATH]["encoding"] == "gbk"
     assert files[TAXI_PATH]["encoding"] == "utf-8"
     for path, entry in files.items():

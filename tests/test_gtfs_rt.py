@@ -200,3 +200,55 @@ def test_realtime_joins_the_static_version_in_force_and_notices_unknown_ids(spar
         ("gtfs_rt_vehicle_position", "unknown_stop_id", "WARNING", 2, "S9", version),
         ("gtfs_rt_vehicle_position", "unknown_trip_id", "WARNING", 2, "TX", version),
     ]
+
+
+def test_the_demo_feeds_match_the_demo_timetable(tmp_path):
+    import csv
+    import io
+
+    from itlake.demo.city import build_city
+    from itlake.demo.gtfs import write_gtfs
+    from itlake.demo.gtfs_rt import write_gtfs_rt
+
+    city = build_city(42)
+    static = write_gtfs(tmp_path, city, scale=0.05, seed=42, date=DAY)
+    outputs = write_gtfs_rt(tmp_path, city, scale=0.05, seed=42, date=DAY)
+    assert sorted(o.path.name for o in outputs) == sorted(
+        f"{kind}_20261127T{hour:02d}.zip"
+        for kind in ("vehicle_positions", "trip_updates")
+        for hour in (7, 8, 9)
+    )
+    with zipfile.ZipFile(static.path) as zf:
+        table = {
+            n: list(csv.DictReader(io.StringIO(zf.read(n).decode()))) for n in ("trips.txt", "stops.txt")
+        }
+    trips = {t["trip_id"]: t["route_id"] for t in table["trips.txt"]}
+    stops = {s["stop_id"] for s in table["stops.txt"]}
+    seven, ten = FEED_TIME - 5 * 60 - 3600, FEED_TIME - 5 * 60 + 2 * 3600  # 07:00 and 10:00 local
+    for out in outputs:
+        feed = POSITIONS if "vehicle" in out.path.name else TRIP_UPDATES
+        [rows] = feed.read(out.path, context(out.path.name)).values()
+        assert rows.num_rows == out.rows > 0
+        records = rows.to_pylist()
+        if feed is POSITIONS:
+            assert all(trips[r["vehicle.trip.trip_id"]] == r["vehicle.trip.route_id"] for r in records)
+            assert all(r["vehicle.stop_id"] in stops for r in records)
+            assert all(seven <= int(r["vehicle.timestamp"]) < ten for r in records)
+            assert all(113.7 < float(r["vehicle.position.longitude"]) < 114.7 for r in records)
+            assert all(0 <= float(r["vehicle.position.speed"]) < 30 for r in records)
+        else:
+            assert all(r["trip_update.trip.trip_id"] in trips for r in records)
+            assert all(
+                r["stop_time_update.stop_id"] in stops for r in records if r["stop_time_update.stop_id"]
+            )
+            cancelled = {
+                r["trip_update.trip.trip_id"]
+                for r in records
+                if r["trip_update.trip.schedule_relationship"] == "CANCELED"
+            }
+            assert len(cancelled) == 1
+            assert all(
+                0 <= int(r["stop_time_update.arrival.delay"]) <= 300
+                for r in records
+                if r["stop_time_update.stop_id"]
+            )

@@ -61,9 +61,13 @@ META_FILE = b"gtfs.file"
 META_ABSENT = b"gtfs.absent_columns"
 
 
+# GTFS Time fields (H:MM:SS in the file, seconds in silver); min_transfer_time is a duration.
+TIME_FIELDS = frozenset({"arrival_time", "departure_time", "start_time", "end_time"})
+
+
 def time_columns(contract) -> tuple[str, ...]:
-    """The contract's GTFS time columns (H:MM:SS in the file, seconds in silver)."""
-    return tuple(c.name for c in contract.columns if c.source and c.name.endswith("_time_s"))
+    """The contract's columns read from GTFS Time fields."""
+    return tuple(c.name for c in contract.columns if c.source in TIME_FIELDS)
 
 
 def required_fields(contract) -> list[str]:
