@@ -243,14 +243,16 @@ def _foreign_keys(frames: dict, name: str, contract, file: str) -> list[Notice]:
     for fk in contract.foreign_keys:
         column = next(c for c in fk.columns if c != "feed_version")
         ref_column = next(c for c in fk.ref_columns if c != "feed_version")
-        if fk.references not in frames:
-            continue
-        ref = load_contract(fk.references)
-        field, ref_field = contract.column(column).source, ref.column(ref_column).source
-        known = set(frames[fk.references][ref_field].dropna())
         also = ALSO_REFERENCED.get((fk.references, ref_column))
-        if also and also[0] in frames:
-            known |= set(frames[also[0]][load_contract(also[0]).column(also[1]).source].dropna())
+        parents = [(fk.references, ref_column), *([also] if also else [])]
+        parents = [(name, key) for name, key in parents if name in frames]
+        if not parents:
+            continue
+        field = contract.column(column).source
+        ref_field = load_contract(fk.references).column(ref_column).source
+        known = set()
+        for parent, key in parents:
+            known |= set(frames[parent][load_contract(parent).column(key).source].dropna())
         values = frame[field]
         rows = _rows(frame, values.notna() & ~values.isin(known), [field])
         ref_file = FILES[fk.references]
