@@ -228,7 +228,8 @@ def promote(
             )
             return _refuse(spark, contract_name, typed, quarantined, row, f"quality_gate: {failed}")
 
-        _write_quarantine(quarantined, contract_name)
+        if row.rows_quarantined:  # a clean batch adds no empty commit to the quarantine table
+            _write_quarantine(quarantined, contract_name)
         merge_by_key(
             promoted,
             table_path(contract.layer, contract_name),

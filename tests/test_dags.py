@@ -45,16 +45,32 @@ def test_policy_tags_owner_retries(dagbag):
 
 def test_ingest_tasks_come_from_the_catalogue(dagbag):
     tasks = {dag_id: sorted(t.task_id for t in dagbag.dags[dag_id].tasks) for dag_id in EXPECTED}
-    assert tasks["itlake_ingest_mobility"] == ["ingest_gtfs", "ingest_taxi_gps"]
+    assert tasks["itlake_ingest_mobility"] == [
+        "ingest_gtfs",
+        "ingest_gtfs_rt_trip_update",
+        "ingest_gtfs_rt_vehicle_position",
+        "ingest_taxi_gps",
+    ]
     assert tasks["itlake_ingest_freight"] == ["ingest_waybill"]
     assert tasks["itlake_ingest_infrastructure"] == ["ingest_road_network"]
     outlets = {a.name for a in dagbag.dags["itlake_ingest_mobility"].get_task("ingest_gtfs").outlets}
     assert outlets == {
-        "silver.gtfs_stop",
-        "silver.gtfs_route",
-        "silver.gtfs_trip",
-        "silver.gtfs_stop_time",
-        "silver.gtfs_calendar",
+        f"silver.gtfs_{name}"
+        for name in (
+            "agency",
+            "stop",
+            "route",
+            "trip",
+            "stop_time",
+            "calendar",
+            "calendar_date",
+            "shape",
+            "frequency",
+            "transfer",
+            "feed_info",
+            "fare_attribute",
+            "fare_rule",
+        )
     }
 
 
