@@ -3,14 +3,19 @@
     itlake ingest taxi_gps inbox/taxi_gps/2026-11-27/taxi_gps_20261127.csv
 
 1. landing/: the file is copied as received, named by its sha256.
-2. bronze/: the parser's raw records plus `_batch_id`, `_source_file`, `_row_number`,
+2. Feeds that offer `validate(tables, ctx) -> list[Notice]` (GTFS) check the raw tables first;
+   every notice goes to `_system.feed_notices`, and an ERROR refuses the file before it lands in
+   bronze (the ledger names the notice codes).
+3. bronze/: the parser's raw records plus `_batch_id`, `_source_file`, `_row_number`,
    `_ingested_at`. The batch id is derived from the sha256, so a file ingested again is a no-op.
-3. silver/: typed and conformed by the parser; rows that fail to type or break a contract rule go
+4. silver/: typed and conformed by the parser; rows that fail to type or break a contract rule go
    to quarantine/ with the rule and a reason; duplicates of a key within the batch are counted and
    dropped; the Great Expectations suite of the contract must pass (an ERROR refuses the batch);
    the rest is MERGEd by key.
-4. _system.ingest_ledger: one row per batch and table, which must reconcile
-   rows_read = rows_promoted + rows_duplicate + rows_quarantined.
+5. _system.ingest_ledger: one row per batch and table, which must reconcile
+   rows_read = rows_promoted + rows_duplicate + rows_quarantined. The rows of one attempt are
+   written in one commit at its end, so a file whose last attempt promoted every table it held
+   is done, whichever tables that file had (a GTFS zip may leave optional files out).
 """
 
 from __future__ import annotations
@@ -29,8 +34,9 @@ from itlake.config import get_settings
 from itlake.contracts import load_contract
 from itlake.feeds import BatchContext, FeedError, get_feed
 from itlake.lake.delta import append_batch, merge_by_key, read_table
+from itlake.lake.notices import errors, record_notices, summary
 from itlake.lake.paths import table_path
-from itlake.lake.system import LedgerRow, promoted_tables, record_ledger
+from itlake.lake.system import LedgerRow, batch_promoted, record_ledger
 
 QUARANTINE_COLUMNS = [
     "_batch_id",
@@ -100,7 +106,7 @@ def ingest_file(spark: SparkSession, entry, path: Path, logical_date: date) -> l
         logical_date=logical_date,
         synthetic=is_synthetic(path, sha256),
     )
-    if set(feed.contracts) <= promoted_tables(spark, ctx.batch_id):
+    if batch_promoted(spark, ctx.batch_id):
         row = _finish(
             replace(
                 template,
@@ -114,6 +120,7 @@ def ingest_file(spark: SparkSession, entry, path: Path, logical_date: date) -> l
     landed = land(path, entry, logical_date, sha256)
     try:
         raw_tables = feed.read(landed, ctx)
+        _check_notices(spark, feed, raw_tables, ctx, entry)
     except FeedError as err:
         row = _finish(replace(template, table=",".join(feed.contracts), status="refused", message=str(err)))
         record_ledger(spark, [row])
@@ -122,20 +129,46 @@ def ingest_file(spark: SparkSession, entry, path: Path, logical_date: date) -> l
         promote(spark, feed, name, table, ctx, replace(template, table=name))
         for name, table in raw_tables.items()
     ]
+    record_ledger(spark, rows)
     refused = [r for r in rows if r.status == "refused"]
     if refused:
         raise BatchRefusedError("; ".join(r.message for r in refused))
     return rows
 
 
+def _check_notices(spark: SparkSession, feed, raw_tables: dict, ctx: BatchContext, entry) -> None:
+    """Run the feed's validator, if it has one; store its notices; an ERROR refuses the file."""
+    validate = getattr(feed, "validate", None)
+    if validate is None:
+        return
+    notices = validate(raw_tables, ctx)
+    record_notices(
+        spark,
+        notices,
+        feed=entry.feed,
+        batch_id=ctx.batch_id,
+        source_file=ctx.source_file,
+        logical_date=ctx.logical_date,
+    )
+    blocking = errors(notices)
+    if blocking:
+        raise FeedError(f"{ctx.source_file}: {summary(blocking)}")
+
+
 def promote(
     spark: SparkSession, feed, contract_name: str, raw_table, ctx: BatchContext, row: LedgerRow
 ) -> LedgerRow:
-    """Bronze then silver for one raw table of one batch; writes and returns its ledger row."""
+    """Bronze then silver for one raw table of one batch; returns its ledger row (the caller
+    records the rows of every table of the batch together)."""
     from itlake.quality import quarantine_split, row_rules, validate_frame
     from itlake.quality.checks import batch_domain, record_run, run_id, threshold_report
     from itlake.quality.foreign_keys import foreign_key_results, present_references, with_foreign_key_errors
 
+    if raw_table.num_rows == 0:
+        # A file with a header and no records (GTFS allows it): nothing to land, nothing lost.
+        row = _finish(row)
+        row.check()
+        return row
     contract = load_contract(contract_name)
     bronze_path = table_path("bronze", contract_name)
     bronze = spark.createDataFrame(raw_table).withColumns(
@@ -150,8 +183,10 @@ def promote(
     raw_fields = [c for c in bronze.columns if not c.startswith("_")]
     bronze = bronze.withColumn("_record", F.to_json(F.struct(*[F.col(f"`{c}`") for c in raw_fields])))
 
-    references = present_references(spark, contract)
-    typed = with_foreign_key_errors(spark, feed.to_silver(bronze, contract_name, ctx), contract).persist()
+    references = present_references(spark, contract, feed.contracts)
+    typed = with_foreign_key_errors(
+        spark, feed.to_silver(bronze, contract_name, ctx), contract, feed.contracts
+    ).persist()
     cached = [typed]
     try:
         row.rows_read = typed.count()
@@ -202,7 +237,12 @@ def promote(
             run_id=run_id(ctx),
             domain=batch_domain(contract_name, ctx.logical_date),
             extra=foreign_key_results(
-                contract, row.rows_read, orphan_counts, references, contract.quarantine_threshold
+                contract,
+                row.rows_read,
+                orphan_counts,
+                references,
+                contract.quarantine_threshold,
+                feed.contracts,
             ),
         )
         record_run(spark, report)
@@ -218,7 +258,8 @@ def promote(
             )
             return _refuse(spark, contract_name, typed, quarantined, row, f"quality_gate: {failed}")
 
-        _write_quarantine(quarantined, contract_name, ctx.batch_id)
+        if row.rows_quarantined:  # a clean batch adds no empty commit to the quarantine table
+            _write_quarantine(quarantined, contract_name, ctx.batch_id)
         merge_by_key(
             promoted,
             table_path(contract.layer, contract_name),
@@ -230,7 +271,6 @@ def promote(
             frame.unpersist()
     row = _finish(row)
     row.check()
-    record_ledger(spark, [row])
     return row
 
 
@@ -244,7 +284,6 @@ def _refuse(spark, contract_name: str, typed: DataFrame, quarantined: DataFrame,
     row.rows_promoted = row.rows_duplicate = 0
     row = _finish(replace(row, status="refused", message=f"{contract_name}: {reason}"))
     row.check()
-    record_ledger(spark, [row])
     return row
 
 

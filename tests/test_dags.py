@@ -52,6 +52,8 @@ def test_ingest_tasks_come_from_the_catalogue(dagbag):
         "ingest_gbfs_station_status",
         "ingest_gbfs_vehicle_status",
         "ingest_gtfs",
+        "ingest_gtfs_rt_trip_update",
+        "ingest_gtfs_rt_vehicle_position",
         "ingest_ridehail_order",
         "ingest_smartcard_tap",
         "ingest_taxi_gps",
@@ -65,11 +67,22 @@ def test_ingest_tasks_come_from_the_catalogue(dagbag):
     ]
     outlets = {a.name for a in dagbag.dags["itlake_ingest_mobility"].get_task("ingest_gtfs").outlets}
     assert outlets == {
-        "silver.gtfs_stop",
-        "silver.gtfs_route",
-        "silver.gtfs_trip",
-        "silver.gtfs_stop_time",
-        "silver.gtfs_calendar",
+        f"silver.gtfs_{name}"
+        for name in (
+            "agency",
+            "stop",
+            "route",
+            "trip",
+            "stop_time",
+            "calendar",
+            "calendar_date",
+            "shape",
+            "frequency",
+            "transfer",
+            "feed_info",
+            "fare_attribute",
+            "fare_rule",
+        )
     }
 
 

@@ -46,6 +46,11 @@ INFRASTRUCTURE_PATHS = {
     "transport_hub/2026-11-27/transport_hubs.geojson",
     "nev_charging_station/2026-11-27/charging_stations_20261127.csv",
 }
+RT_PATHS = {
+    f"gtfs_rt_{feed}/2026-11-27/{name}_20261127T{hour:02d}.zip"
+    for feed, name in (("vehicle_position", "vehicle_positions"), ("trip_update", "trip_updates"))
+    for hour in (7, 8, 9)
+}
 ROAD_CLASSES = {"expressway", "national", "provincial", "arterial", "secondary", "branch"}
 KNOWN_CODES = {
     "440303",
@@ -109,7 +114,7 @@ def gtfs_tables(city: Path) -> dict[str, list[dict]]:
 def test_same_seed_gives_byte_identical_files(city, tmp_path):
     generate_city(tmp_path, scale=SCALE, seed=42, date=DAY)
     feeds = {"manifest.json", TAXI_PATH, WAYBILL_PATH, GTFS_PATH, ROADS_PATH}
-    assert set(digests(city)) == feeds | MOBILITY_PATHS | INFRASTRUCTURE_PATHS
+    assert set(digests(city)) == feeds | MOBILITY_PATHS | INFRASTRUCTURE_PATHS | RT_PATHS
     assert digests(tmp_path) == digests(city)
 
 
@@ -124,7 +129,7 @@ def test_manifest_marks_synthetic_and_matches_files(city, manifest):
     assert (manifest["seed"], manifest["scale"], manifest["date"]) == (42, 0.05, "2026-11-27")
     files = {f["path"]: f for f in manifest["files"]}
     assert {f["feed"] for f in files.values()} == {"gtfs", "taxi_gps", "waybill", "road_network"} | {
-        p.split("/")[0] for p in MOBILITY_PATHS | INFRASTRUCTURE_PATHS
+        p.split("/")[0] for p in MOBILITY_PATHS | INFRASTRUCTURE_PATHS | RT_PATHS
     }
     assert files[WAYBILL_PATH]["encoding"] == "gbk"
     assert files[TAXI_PATH]["encoding"] == "utf-8"

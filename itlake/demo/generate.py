@@ -25,6 +25,7 @@ from itlake.demo.gbfs import (
     write_gbfs_vehicle_status,
 )
 from itlake.demo.gtfs import write_gtfs
+from itlake.demo.gtfs_rt import write_gtfs_rt
 from itlake.demo.hubs import write_hubs
 from itlake.demo.manifest import FeedFile, FeedOutput, Manifest
 from itlake.demo.ridehail import write_ridehail_orders
@@ -38,6 +39,7 @@ DEFAULT_DATE = dt.date(2026, 11, 27)
 FeedWriter = Callable[..., FeedOutput]
 FEEDS: tuple[tuple[str, FeedWriter], ...] = (
     ("gtfs", write_gtfs),
+    ("gtfs_rt", write_gtfs_rt),  # reads the GTFS zip written just before
     ("taxi_gps", write_taxi_gps),
     ("waybill", write_waybills),
     ("road_network", write_roads),
@@ -77,10 +79,12 @@ def generate_city(
     for name, write in FEEDS:
         if on_step:
             on_step(name)
-        out = write(out_dir, city, scale=scale, seed=seed, date=date)
-        relative = out.path.relative_to(out_dir).as_posix()
-        manifest.files.append(FeedFile(out.feed, relative, file_sha256(out.path), out.rows, out.encoding))
-        manifest.dirt.extend(out.dirt)
+        written = write(out_dir, city, scale=scale, seed=seed, date=date)
+        # A writer returns one FeedOutput, or a list when it writes several files.
+        for out in written if isinstance(written, list) else [written]:
+            relative = out.path.relative_to(out_dir).as_posix()
+            manifest.files.append(FeedFile(out.feed, relative, file_sha256(out.path), out.rows, out.encoding))
+            manifest.dirt.extend(out.dirt)
     manifest.files.sort(key=lambda f: f.path)
     manifest.write(out_dir)
     return manifest

@@ -1,12 +1,16 @@
 """GTFS static: the city's bus and metro timetable for the day, as a zip.
 
 `gtfs/<date>/shenzhen_bus_gtfs.zip` holds agency, stops, routes, trips, stop_times, calendar,
-calendar_dates, shapes and feed_info (https://gtfs.org/schedule/reference/). Routes follow the
-hub network between two hubs: buses 8–20 km with a stop every 0.5–0.9 km and a departure every
-10–20 min from 06:00 to 23:00 in each direction; metro lines 18–40 km with a station every
-1.2–2 km and a train every 6–10 min. Every hub a route passes is a shared stop, so routes meet
-there. Trips run 25 % slower at the peaks. Stop names are the district plus a number (福田站3,
-福田地铁站2). Members are written in name order with a fixed timestamp, so the zip is byte-stable.
+calendar_dates, shapes, transfers, fare_attributes, fare_rules and feed_info
+(https://gtfs.org/schedule/reference/). Every trip is scheduled stop by stop, so the feed has no
+frequencies.txt. Routes follow the hub network between two hubs: buses 8–20 km with a stop every
+0.5–0.9 km and a departure every 10–20 min from 06:00 to 23:00 in each direction; metro lines
+18–40 km with a station every 1.2–2 km and a train every 6–10 min. Every hub a route passes is a
+shared stop, so routes meet there; where a metro station and a bus stop share a hub,
+transfers.txt allows a 3-minute change both ways. Fares are flat: 2 CNY a bus ride paid on
+board, 4 CNY a metro ride paid at the gate. Trips run 25 % slower at the peaks. Stop names are
+the district plus a number (福田站3, 福田地铁站2). Members are written in name order with a
+fixed timestamp, so the zip is byte-stable.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ FIRST_DEPARTURE_S = 6 * 3600
 LAST_DEPARTURE_S = 23 * 3600
 PEAK_HOURS = (7, 8, 9, 17, 18, 19)
 PEAK_SLOWDOWN = 1.25
+TRANSFER_S = 180
+FARES = {"SZBUS": ("BUS_FLAT", "2.00", "0"), "SZMETRO": ("METRO_FLAT", "4.00", "1")}
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,21 @@ def _shape_rows(city: City, shapes) -> list[str]:
     return rows
 
 
+def _transfer_rows(ids: dict[tuple, str]) -> list[str]:
+    """Both ways between the bus stop and the metro station of each hub that has both."""
+    hubs = {}
+    for key, stop_id in ids.items():
+        if key[1] == "hub":
+            hubs.setdefault(key[2], {})[key[0]] = stop_id
+    rows = []
+    for hub in sorted(hubs):
+        modes = hubs[hub]
+        if BUS.prefix in modes and METRO.prefix in modes:
+            bus, metro = modes[BUS.prefix], modes[METRO.prefix]
+            rows += [_line([a, b, "2", str(TRANSFER_S)]) for a, b in ((bus, metro), (metro, bus))]
+    return rows
+
+
 def _line(values: list[str]) -> str:
     """One CSV line (RFC 4180 quoting where a value needs it)."""
     quoted = (f'"{v.replace(chr(34), chr(34) * 2)}"' if any(c in v for c in ',"\n') else v for v in values)
@@ -263,6 +284,18 @@ def write_gtfs(out_dir: Path, city: City, *, scale: float, seed: int, date: dt.d
         "shapes.txt": (
             ["shape_id", "shape_pt_lat", "shape_pt_lon", "shape_pt_sequence", "shape_dist_traveled"],
             _shape_rows(city, shapes),
+        ),
+        "transfers.txt": (
+            ["from_stop_id", "to_stop_id", "transfer_type", "min_transfer_time"],
+            _transfer_rows(ids),
+        ),
+        "fare_attributes.txt": (
+            ["fare_id", "price", "currency_type", "payment_method", "transfers", "agency_id"],
+            [_line([fare, price, "CNY", paid, "0", agency]) for agency, (fare, price, paid) in FARES.items()],
+        ),
+        "fare_rules.txt": (
+            ["fare_id", "route_id"],
+            [_line([FARES[route.mode.agency_id][0], route.route_id]) for route in routes],
         ),
         "feed_info.txt": (
             [

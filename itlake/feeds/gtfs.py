@@ -1,30 +1,80 @@
 """GTFS static feeds (a zip of CSV files), one silver table per file, keyed by feed version.
 
 The feed version is the sha256 of the zip: the same zip is the same version and is not ingested
-again; any earlier version stays readable by its `feed_version`. GTFS times may pass 24:00:00
-(trips after midnight of the service day), so they are stored as seconds, not as times of day.
+again; any earlier version stays readable by its `feed_version`. Every file of the GTFS reference
+the contracts name is read (agency, stops, routes, trips, stop_times, calendar, calendar_dates,
+shapes, frequencies, transfers, feed_info, fare_attributes, fare_rules); a file the zip leaves out
+gives no table. Before anything lands, `validate` checks the files the way the MobilityData GTFS
+validator does (itlake/feeds/_gtfs_validate.py): an ERROR notice refuses the whole version.
+
+GTFS times may pass 24:00:00 (trips after midnight of the service day), so they are stored as
+seconds (`*_time_s`), not as times of day. Ids a rule may leave empty that are part of a key
+(agency_id of a one-agency feed, the route and trip of a transfer, the zones of a fare rule) are
+stored as '' so that the key is never null.
 """
 
 from __future__ import annotations
 
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 from itlake.feeds.base import BatchContext, FeedError
 from itlake.feeds.cast import cast_sourced_columns, parse_error, select_contract
-from itlake.feeds.csv_reader import header_fields, read_csv_strings
+from itlake.feeds.csv_reader import check_encoding, header_fields, read_csv_strings
 
 BOM = b"\xef\xbb\xbf"
 
 FILES = {
+    "gtfs_agency": "agency.txt",
     "gtfs_stop": "stops.txt",
     "gtfs_route": "routes.txt",
     "gtfs_trip": "trips.txt",
     "gtfs_stop_time": "stop_times.txt",
     "gtfs_calendar": "calendar.txt",
+    "gtfs_calendar_date": "calendar_dates.txt",
+    "gtfs_shape": "shapes.txt",
+    "gtfs_frequency": "frequencies.txt",
+    "gtfs_transfer": "transfers.txt",
+    "gtfs_feed_info": "feed_info.txt",
+    "gtfs_fare_attribute": "fare_attributes.txt",
+    "gtfs_fare_rule": "fare_rules.txt",
 }
 REQUIRED_FILES = ("agency.txt", "stops.txt", "routes.txt", "trips.txt", "stop_times.txt")
-TIME_COLUMNS = ("arrival_time_s", "departure_time_s")
+# One of the two calendars is required (MobilityData: missing_calendar_and_calendar_date_files).
+CALENDAR_FILES = ("calendar.txt", "calendar_dates.txt")
+# Key columns the GTFS reference lets a record leave empty; stored as '' (see the docstring).
+EMPTY_AS_ANY = {
+    "gtfs_agency": ("agency_id",),
+    "gtfs_transfer": (
+        "from_stop_id",
+        "to_stop_id",
+        "from_route_id",
+        "to_route_id",
+        "from_trip_id",
+        "to_trip_id",
+    ),
+    "gtfs_fare_rule": ("route_id", "origin_id", "destination_id", "contains_id"),
+}
+# Raw tables carry these in their schema metadata, for the validator.
+META_FILE = b"gtfs.file"
+META_ABSENT = b"gtfs.absent_columns"
+
+
+# GTFS Time fields (H:MM:SS in the file, seconds in silver); min_transfer_time is a duration.
+TIME_FIELDS = frozenset({"arrival_time", "departure_time", "start_time", "end_time"})
+
+
+def time_columns(contract) -> tuple[str, ...]:
+    """The contract's columns read from GTFS Time fields."""
+    return tuple(c.name for c in contract.columns if c.source in TIME_FIELDS)
+
+
+def required_fields(contract) -> list[str]:
+    """Source fields every record must fill: the contract's non-null columns, except the ids a
+    record may leave empty (EMPTY_AS_ANY)."""
+    optional = EMPTY_AS_ANY.get(contract.name, ())
+    return [c.source for c in contract.columns if c.source and not c.nullable and c.name not in optional]
 
 
 class GtfsFeed:
@@ -32,6 +82,7 @@ class GtfsFeed:
     contracts = tuple(FILES)
 
     def read(self, path: Path, ctx: BatchContext) -> dict:
+        """{contract: raw string table} for each GTFS file in the zip (validated later)."""
         from itlake.contracts import load_contract
 
         try:
@@ -39,33 +90,20 @@ class GtfsFeed:
         except (zipfile.BadZipFile, OSError) as err:
             raise FeedError(f"{ctx.source_file}: not a readable zip file: {err}") from None
         with archive:
-            names = {Path(n).name: n for n in archive.namelist()}
-            missing = [f for f in REQUIRED_FILES if f not in names]
-            if missing:
-                raise FeedError(f"{ctx.source_file}: missing_required_file: {', '.join(missing)}")
+            # Feeds zipped from a folder keep it in the member names; GTFS files are found by name.
+            names = {Path(n).name: n for n in archive.namelist() if not n.endswith("/")}
             tables = {}
             for contract_name, file_name in FILES.items():
-                if file_name not in names:
-                    continue
-                data = archive.read(names[file_name])
-                header = header_fields(data.removeprefix(BOM), ctx.encoding, f"{ctx.source_file}/{file_name}")
-                contract = load_contract(contract_name)
-                wanted = [c.source for c in contract.columns if c.source and c.source in header]
-                required = [c.source for c in contract.columns if c.source and not c.nullable]
-                absent = [f for f in required if f not in header]
-                if absent:
-                    raise FeedError(
-                        f"{ctx.source_file}/{file_name}: missing_required_field: {', '.join(absent)}"
-                    )
-                table = read_csv_strings(
-                    data,
-                    encoding=ctx.encoding,
-                    expected=wanted,
-                    source=f"{ctx.source_file}/{file_name}",
-                    allow_extra=True,
-                )
-                tables[contract_name] = _with_absent_columns(table, contract)
+                if file_name in names:
+                    data = archive.read(names[file_name])
+                    tables[contract_name] = _read_member(data, load_contract(contract_name), ctx, file_name)
             return tables
+
+    def validate(self, tables: dict, ctx: BatchContext) -> list:
+        """MobilityData-style notices about this zip, each tagged with its feed version."""
+        from itlake.feeds._gtfs_validate import validate_feed
+
+        return [replace(n, feed_version=ctx.sha256) for n in validate_feed(tables, ctx)]
 
     def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
         from pyspark.sql import functions as F
@@ -74,18 +112,48 @@ class GtfsFeed:
         from itlake.feeds.cast import first_error
 
         contract = load_contract(contract_name)
-        skip = TIME_COLUMNS if contract_name == "gtfs_stop_time" else ()
-        typed = cast_sourced_columns(bronze, contract, timezone="UTC", skip=skip).withColumn(
-            "feed_version", F.lit(ctx.sha256)
+        skip = time_columns(contract)
+        typed = cast_sourced_columns(bronze, contract, timezone="UTC", skip=skip)
+        errors = [F.col("_parse_error")]
+        for name in skip:
+            source = contract.column(name).source
+            typed = typed.withColumn(name, gtfs_seconds(F.col(source)))
+            errors.append(parse_error(source, F.col(source), F.col(name), "GTFS time (H:MM:SS)"))
+        empty_as_any = {
+            name: F.coalesce(F.col(name), F.lit("")) for name in EMPTY_AS_ANY.get(contract_name, ())
+        }
+        typed = typed.withColumns(
+            {**empty_as_any, "feed_version": F.lit(ctx.sha256), "_parse_error": first_error(*errors)}
         )
-        if skip:
-            errors = [F.col("_parse_error")]
-            for name in skip:
-                source = contract.column(name).source
-                typed = typed.withColumn(name, gtfs_seconds(F.col(source)))
-                errors.append(parse_error(source, F.col(source), F.col(name), "GTFS time (H:MM:SS)"))
-            typed = typed.withColumn("_parse_error", first_error(*errors))
         return select_contract(typed, contract)
+
+
+def _read_member(data: bytes, contract, ctx: BatchContext, file_name: str):
+    """One GTFS file as raw string columns; fields the file leaves out become null columns and are
+    named in the table's metadata, so every version has one shape and the validator knows."""
+    import pyarrow as pa
+
+    source = f"{ctx.source_file}/{file_name}"
+    text = data.removeprefix(BOM)
+    check_encoding(data, ctx.encoding, source)
+    header = header_fields(text, ctx.encoding, source)
+    wanted = [c.source for c in contract.columns if c.source and c.source in header]
+    absent = [c.source for c in contract.columns if c.source and c.source not in header]
+    if not text.partition(b"\n")[2].strip():
+        # A header without records (pyarrow cannot read it): a valid, empty GTFS file.
+        empty = {name: pa.array([], pa.string()) for name in wanted}
+        table = pa.table(
+            {**empty, "_row_number": pa.array([], pa.int64()), "_raw_error": pa.array([], pa.string())}
+        )
+    else:
+        table = read_csv_strings(
+            text, encoding=ctx.encoding, expected=wanted, source=source, allow_extra=True
+        )
+    for name in absent:
+        table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
+    return table.replace_schema_metadata(
+        {META_FILE: file_name.encode(), META_ABSENT: ",".join(absent).encode()}
+    )
 
 
 def gtfs_seconds(raw):
@@ -97,16 +165,6 @@ def gtfs_seconds(raw):
     minutes = F.regexp_extract(match, r":(\d\d):", 1).try_cast("int")
     seconds = F.regexp_extract(match, r"(\d\d)$", 1).try_cast("int")
     return F.when(match != "", hours * 3600 + minutes * 60 + seconds)
-
-
-def _with_absent_columns(table, contract):
-    """Optional GTFS fields a feed leaves out become null columns, so every version has one shape."""
-    import pyarrow as pa
-
-    for column in contract.columns:
-        if column.source and column.source not in table.column_names:
-            table = table.append_column(column.source, pa.nulls(table.num_rows, pa.string()))
-    return table
 
 
 FEED = GtfsFeed()

@@ -78,13 +78,17 @@ def read_system(spark: SparkSession, name: str) -> DataFrame | None:
     return read_table(spark, path) if table_exists(spark, path) else None
 
 
-def promoted_tables(spark: SparkSession, batch_id: str) -> set[str]:
-    """Tables this batch was already promoted into (a re-ingest of the same file is a no-op)."""
+def batch_promoted(spark: SparkSession, batch_id: str) -> bool:
+    """True when the last attempt at this batch promoted every table it held (then a re-ingest of
+    the same file is a no-op). An attempt's rows share `started_at` and are written together."""
     ledger = read_system(spark, "ingest_ledger")
     if ledger is None:
-        return set()
-    rows = ledger.where((F.col("batch_id") == batch_id) & (F.col("status") == "promoted")).select("table")
-    return {r.table for r in rows.distinct().collect()}
+        return False
+    rows = ledger.where(F.col("batch_id") == batch_id).select("started_at", "status").collect()
+    if not rows:
+        return False
+    last = max(r.started_at for r in rows)
+    return all(r.status in ("promoted", "already_ingested") for r in rows if r.started_at == last)
 
 
 def record_quality(spark: SparkSession, rows: list[dict]) -> None:

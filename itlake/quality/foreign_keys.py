@@ -11,6 +11,7 @@ yet, the check cannot run: it is reported as a failed warning, and no row is hel
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from itlake.quality.rules import quote_ident
@@ -30,21 +31,40 @@ def fk_rule(fk: ForeignKey) -> str:
     return f"{FOREIGN_KEY}:{','.join(fk.columns)}->{fk.references}"
 
 
-def referenced_path(fk: ForeignKey) -> str:
-    from itlake.contracts import load_contract
+def referenced_path(fk: ForeignKey) -> str | None:
+    """The lake path of the referenced table; None when it has no contract (a reference list such
+    as the zones, which lives in `itlake.geo`)."""
+    from itlake.contracts import ContractError, load_contract
     from itlake.lake.paths import table_path
 
-    return table_path(load_contract(fk.references).layer, fk.references)
+    try:
+        return table_path(load_contract(fk.references).layer, fk.references)
+    except ContractError:
+        return None
 
 
-def present_references(spark: SparkSession, contract: Contract) -> set[str]:
-    """Rules of the foreign keys whose referenced table exists in the lake."""
+def checked_keys(contract: Contract, same_batch: Iterable[str] = ()) -> list[ForeignKey]:
+    """The foreign keys a join checks: not those into tables of the same batch (a GTFS zip's
+    trips and routes), which land together and which the feed's own validator checks."""
+    skip = set(same_batch)
+    return [fk for fk in contract.foreign_keys if fk.references not in skip]
+
+
+def present_references(spark: SparkSession, contract: Contract, same_batch: Iterable[str] = ()) -> set[str]:
+    """Rules of the checked foreign keys whose referenced table exists in the lake."""
     from itlake.lake.delta import table_exists
 
-    return {fk_rule(fk) for fk in contract.foreign_keys if table_exists(spark, referenced_path(fk))}
+    present = set()
+    for fk in checked_keys(contract, same_batch):
+        path = referenced_path(fk)
+        if path is not None and table_exists(spark, path):
+            present.add(fk_rule(fk))
+    return present
 
 
-def with_foreign_key_errors(spark: SparkSession, df: DataFrame, contract: Contract) -> DataFrame:
+def with_foreign_key_errors(
+    spark: SparkSession, df: DataFrame, contract: Contract, same_batch: Iterable[str] = ()
+) -> DataFrame:
     """`df` plus `_fk_rule` and `_fk_error`: the first foreign key the row breaks, or nulls.
 
     Each referenced key set is read once, de-duplicated and left-joined; a lake table of keys is
@@ -54,9 +74,9 @@ def with_foreign_key_errors(spark: SparkSession, df: DataFrame, contract: Contra
 
     from itlake.lake.delta import read_table
 
-    present = present_references(spark, contract)
+    present = present_references(spark, contract, same_batch)
     checked: list[int] = []
-    for i, fk in enumerate(contract.foreign_keys):
+    for i, fk in enumerate(checked_keys(contract, same_batch)):
         rule = fk_rule(fk)
         if rule not in present:
             continue
@@ -96,12 +116,17 @@ def with_foreign_key_errors(spark: SparkSession, df: DataFrame, contract: Contra
 
 
 def foreign_key_results(
-    contract: Contract, rows_checked: int, orphans: dict[str, int], present: set[str], threshold: float
+    contract: Contract,
+    rows_checked: int,
+    orphans: dict[str, int],
+    present: set[str],
+    threshold: float,
+    same_batch: Iterable[str] = (),
 ) -> list[ExpectationResult]:
-    """One result per foreign key: an error when more than `threshold` of the rows are orphans, a
-    warning when the referenced table is not in the lake."""
+    """One result per checked foreign key: an error when more than `threshold` of the rows are
+    orphans, a warning when the referenced table is not in the lake."""
     results = []
-    for fk in contract.foreign_keys:
+    for fk in checked_keys(contract, same_batch):
         rule = fk_rule(fk)
         column = ",".join(fk.columns)
         if rule not in present:

@@ -1,0 +1,154 @@
+"""What the two GTFS-Realtime parsers share: reading FeedMessages, and the static feed in force.
+
+A received file is one protobuf `FeedMessage` as fetched from a GTFS-Realtime endpoint (`.pb`),
+or a zip of such snapshots (`.zip`, the way fetchers archive an hour of polling). Messages are
+read with gtfs-realtime-bindings; raw values are kept as text (POSIX seconds for times, enum
+names for enums), one column per protobuf path, so bronze holds what was received.
+
+Each file is joined to the static GTFS version in force on its logical date: the newest version
+promoted (its trips reached silver) with a logical date on or before it. Trip, route and stop ids
+the static version does not know get WARNING notices (MobilityData GTFS-RT rules E003, E004 and
+E011); with no static version in force, one notice says so and the ids are not checked.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import date
+from pathlib import Path
+
+from itlake.feeds.base import BatchContext, FeedError
+from itlake.lake.notices import Notice
+
+
+def read_messages(path: Path, source: str) -> list[tuple[str, object]]:
+    """[(member name, FeedMessage)] of a .pb file or of every .pb in a zip, in name order."""
+    from google.protobuf.message import DecodeError
+    from google.transit import gtfs_realtime_pb2
+
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            members = sorted(n for n in archive.namelist() if n.endswith(".pb"))
+            if not members:
+                raise FeedError(f"{source}: the zip holds no .pb GTFS-Realtime message")
+            blobs = [(f"{source}/{n}", archive.read(n)) for n in members]
+    else:
+        blobs = [(source, path.read_bytes())]
+    messages = []
+    for name, blob in blobs:
+        message = gtfs_realtime_pb2.FeedMessage()
+        try:
+            message.ParseFromString(blob)
+        except DecodeError as err:
+            raise FeedError(f"{name}: not a GTFS-Realtime FeedMessage: {err}") from None
+        if not message.header.gtfs_realtime_version:
+            raise FeedError(f"{name}: the FeedMessage header has no gtfs_realtime_version")
+        messages.append((name, message))
+    return messages
+
+
+def field(message, name: str) -> str | None:
+    """A scalar field as text, or None when the message does not set it (proto2 presence)."""
+    if not message.HasField(name):
+        return None
+    value = getattr(message, name)
+    descriptor = message.DESCRIPTOR.fields_by_name[name]
+    if descriptor.enum_type is not None:
+        return descriptor.enum_type.values_by_number[value].name
+    return str(value)
+
+
+def static_version_in_force(spark, day: date) -> str | None:
+    """The sha256 of the newest GTFS version whose trips were promoted on or before `day`."""
+    from pyspark.sql import functions as F
+
+    from itlake.lake.system import read_system
+
+    ledger = read_system(spark, "ingest_ledger")
+    if ledger is None:
+        return None
+    newest = (
+        ledger.where(
+            (F.col("table") == "gtfs_trip") & (F.col("status") == "promoted") & (F.col("logical_date") <= day)
+        )
+        .orderBy(F.col("logical_date").desc(), F.col("finished_at").desc())
+        .select("sha256")
+        .first()
+    )
+    return newest.sha256 if newest else None
+
+
+def static_trips(spark, version: str):
+    """trip_id -> route_id of one static version, as a Spark frame."""
+    from pyspark.sql import functions as F
+
+    from itlake.lake.tables import read_lake_table
+
+    trips = read_lake_table(spark, "gtfs_trip").where(F.col("feed_version") == version)
+    return trips.select("trip_id", F.col("route_id").alias("static_route_id"))
+
+
+def unknown_id_notices(table, ctx: BatchContext, columns: dict[str, str], file: str) -> list[Notice]:
+    """WARNING notices for ids of `table` that the static version in force does not hold.
+
+    `columns` maps a raw column to the kind of id it holds (trip, route or stop).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+
+    from itlake.lake.tables import read_lake_table
+
+    spark = SparkSession.getActiveSession()
+    version = static_version_in_force(spark, ctx.logical_date)
+    if version is None:
+        return [
+            Notice(
+                "no_static_feed_in_force",
+                "WARNING",
+                file,
+                None,
+                None,
+                None,
+                f"no GTFS version was promoted on or before {ctx.logical_date}; ids are not checked",
+            )
+        ]
+    sources = {
+        "trip": ("gtfs_trip", "trip_id"),
+        "route": ("gtfs_route", "route_id"),
+        "stop": ("gtfs_stop", "stop_id"),
+    }
+    notices = []
+    for column, kind in columns.items():
+        contract_name, key = sources[kind]
+        known = read_lake_table(spark, contract_name).where(F.col("feed_version") == version).select(key)
+        values = table.column(column)
+        candidates = pc.unique(pc.drop_null(values)).to_pylist()
+        found = {r[key] for r in known.where(F.col(key).isin(candidates)).collect()} if candidates else set()
+        unknown = pc.and_(
+            pc.is_valid(values), pc.invert(pc.is_in(values, value_set=pa.array(sorted(found), pa.string())))
+        )
+        rows = table.filter(unknown).select(["_row_number", column]).to_pylist()
+        notices += [
+            Notice(
+                f"unknown_{kind}_id",
+                "WARNING",
+                file,
+                row["_row_number"],
+                column,
+                row[column],
+                f"{kind}_id {row[column]!r} is not in GTFS version {version[:12]} in force on "
+                f"{ctx.logical_date}",
+                feed_version=version,
+            )
+            for row in rows
+        ]
+    return notices
+
+
+def seconds_to_timestamp(raw):
+    """POSIX seconds as text -> UTC timestamp; null when blank or not a number."""
+    from pyspark.sql import functions as F
+
+    return F.timestamp_seconds(F.trim(raw).try_cast("long"))

@@ -1,0 +1,125 @@
+"""GTFS-Realtime VehiclePositions: one silver row per vehicle position, joined to static GTFS.
+
+    itlake ingest gtfs_rt_vehicle_position inbox/gtfs_rt_vehicle_position/2026-11-27/vp_0700.zip
+
+`read` turns each VehiclePosition entity of each FeedMessage (a .pb, or a zip of .pb snapshots)
+into one raw record of text columns named by their protobuf path (`vehicle.position.latitude`);
+entities without a vehicle position are not positions and are left out. `validate` gives WARNING
+notices for trip, route and stop ids unknown to the static GTFS version in force that day.
+`to_silver` types the record (POSIX seconds -> UTC timestamps), and takes the route of a trip from
+the static version when the message leaves it out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from itlake.feeds._gtfs_rt import (
+    field,
+    read_messages,
+    seconds_to_timestamp,
+    static_trips,
+    static_version_in_force,
+    unknown_id_notices,
+)
+from itlake.feeds.base import BatchContext
+from itlake.feeds.cast import cast_sourced_columns, first_error, parse_error, select_contract
+
+CONTRACT = "gtfs_rt_vehicle_position"
+TIMESTAMPS = {"position_time": "vehicle.timestamp", "feed_timestamp": "header.timestamp"}
+ID_KINDS = {"vehicle.trip.trip_id": "trip", "vehicle.trip.route_id": "route", "vehicle.stop_id": "stop"}
+
+
+def position_record(header, entity) -> dict:
+    """The raw text of one VehiclePosition entity, keyed by protobuf path."""
+    vehicle = entity.vehicle
+    position = vehicle.position if vehicle.HasField("position") else None
+    return {
+        "header.timestamp": field(header, "timestamp"),
+        "entity.id": entity.id,
+        "vehicle.vehicle.id": field(vehicle.vehicle, "id") if vehicle.HasField("vehicle") else None,
+        "vehicle.timestamp": field(vehicle, "timestamp"),
+        "vehicle.trip.trip_id": field(vehicle.trip, "trip_id") if vehicle.HasField("trip") else None,
+        "vehicle.trip.route_id": field(vehicle.trip, "route_id") if vehicle.HasField("trip") else None,
+        "vehicle.position.latitude": field(position, "latitude") if position else None,
+        "vehicle.position.longitude": field(position, "longitude") if position else None,
+        "vehicle.position.bearing": field(position, "bearing") if position else None,
+        "vehicle.position.speed": field(position, "speed") if position else None,
+        "vehicle.current_stop_sequence": field(vehicle, "current_stop_sequence"),
+        "vehicle.stop_id": field(vehicle, "stop_id"),
+        "vehicle.current_status": field(vehicle, "current_status"),
+    }
+
+
+class VehiclePositionFeed:
+    name = "gtfs_rt_vehicle_position"
+    contracts = (CONTRACT,)
+
+    def read(self, path: Path, ctx: BatchContext) -> dict:
+        import pyarrow as pa
+
+        records = [
+            position_record(message.header, entity)
+            for _, message in read_messages(path, ctx.source_file)
+            for entity in message.entity
+            if entity.HasField("vehicle")
+        ]
+        columns = list(records[0]) if records else _empty_columns()
+        table = pa.table({c: pa.array([r[c] for r in records], pa.string()) for c in columns})
+        n = table.num_rows
+        return {
+            CONTRACT: table.append_column("_row_number", pa.array(range(1, n + 1), pa.int64())).append_column(
+                "_raw_error", pa.nulls(n, pa.string())
+            )
+        }
+
+    def validate(self, tables: dict, ctx: BatchContext) -> list:
+        return unknown_id_notices(tables[CONTRACT], ctx, ID_KINDS, ctx.source_file)
+
+    def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
+        from itlake.contracts import load_contract
+
+        contract = load_contract(contract_name)
+        typed = with_timestamps(
+            cast_sourced_columns(bronze, contract, timezone="UTC", skip=tuple(TIMESTAMPS))
+        )
+        typed = typed.withColumn("position_date", typed["position_time"].cast("date"))
+        return select_contract(joined_to_static(typed, ctx), contract)
+
+
+def _empty_columns() -> list[str]:
+    from google.transit import gtfs_realtime_pb2
+
+    message = gtfs_realtime_pb2.FeedMessage()
+    return list(position_record(message.header, message.entity.add()))
+
+
+def with_timestamps(typed, timestamps: dict[str, str] = TIMESTAMPS):
+    """POSIX-second fields as UTC timestamps, with a parse error for text that is not a number."""
+    from pyspark.sql import functions as F
+
+    errors = [F.col("_parse_error")]
+    for name, source in timestamps.items():
+        raw = F.col(f"`{source}`")
+        typed = typed.withColumn(name, seconds_to_timestamp(raw))
+        errors.append(parse_error(source, raw, F.col(name), "POSIX time in seconds"))
+    return typed.withColumn("_parse_error", first_error(*errors))
+
+
+def joined_to_static(typed, ctx: BatchContext):
+    """Add `static_feed_version`, and the static trip's route where the message has none."""
+    from pyspark.sql import functions as F
+
+    spark = typed.sparkSession
+    version = static_version_in_force(spark, ctx.logical_date)
+    if version is None:
+        return typed.withColumn("static_feed_version", F.lit(None).cast("string"))
+    trips = F.broadcast(static_trips(spark, version))
+    return (
+        typed.join(trips, "trip_id", "left")
+        .withColumn("route_id", F.coalesce("route_id", "static_route_id"))
+        .withColumn("static_feed_version", F.lit(version))
+    )
+
+
+FEED = VehiclePositionFeed()
