@@ -60,8 +60,13 @@ def ingest_dag(family: str, entries):
         default_args=DEFAULT_ARGS,
     )
     def family_dag():
+        tasks = {entry.code: ingest_task(entry) for entry in entries}
+        # A feed read against another of the family (GTFS-Realtime against its static GTFS, named
+        # in `related`) waits for it, so it joins the version ingested in the same run.
         for entry in entries:
-            ingest_task(entry)
+            for code in entry.related:
+                if code in tasks:
+                    tasks[code] >> tasks[entry.code]
 
     return family_dag()
 

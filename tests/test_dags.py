@@ -87,6 +87,18 @@ def test_ingest_tasks_come_from_the_catalogue(dagbag):
 
 
 @pytest.mark.parametrize("dag_file", sorted(p.name for p in DAGS_DIR.glob("*.py")))
+
+def test_a_feed_waits_for_the_related_feed_of_its_family(dagbag):
+    mobility = dagbag.dags["itlake_ingest_mobility"]
+    for task_id in ("ingest_gtfs_rt_vehicle_position", "ingest_gtfs_rt_trip_update"):
+        assert mobility.get_task(task_id).upstream_task_ids == {"ingest_gtfs"}
+    assert mobility.get_task("ingest_gbfs_station_status").upstream_task_ids == {
+        "ingest_gbfs_station_information"
+    }
+    infrastructure = dagbag.dags["itlake_ingest_infrastructure"]
+    assert infrastructure.get_task("ingest_bridge_tunnel").upstream_task_ids == {"ingest_road_network"}
+    assert mobility.get_task("ingest_taxi_gps").upstream_task_ids == set()
+
 def test_dag_files_parse_without_heavy_imports(dag_file):
     code = (
         "import sys, runpy, time; t = time.monotonic(); "
