@@ -4,6 +4,7 @@ itlake catalog list | show CODE | validate | export --format dcat
 itlake demo generate --out DIR | itlake demo run
 itlake ingest CODE_OR_NAME FILE... [--logical-date YYYY-MM-DD]
 itlake tables
+itlake sql "SELECT ..." [--engine spark|fast] [--version N | --as-of TIME] [--format csv] [--out FILE]
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rich.table import Table
 from itlake.cli.catalog import app as catalog_app
 from itlake.cli.demo import app as demo_app
 from itlake.cli.demo_run import run as demo_run
+from itlake.cli.sql import sql as sql_command
 
 app = typer.Typer(
     help="itlake: the integrated transport data lake.", no_args_is_help=True, add_completion=False
@@ -26,6 +28,7 @@ app = typer.Typer(
 app.add_typer(catalog_app, name="catalog", help="The information resource catalogue.")
 app.add_typer(demo_app, name="demo", help="The synthetic demo city.")
 demo_app.command("run", help="Generate the demo city and run the whole pipeline through Airflow.")(demo_run)
+app.command("sql")(sql_command)
 console = Console()
 
 
