@@ -10,7 +10,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install demo test lint lock clean
+.PHONY: install demo test lint lock clean bench
 
 install: $(STAMP)
 
@@ -27,6 +27,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	@$(BIN)/ruff check .
 	@$(BIN)/python -m pytest -q tests
+
+bench: $(STAMP)
+	@$(BIN)/python -m bench.run
 
 lint: $(STAMP)
 	@$(BIN)/ruff check .
