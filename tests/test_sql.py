@@ -179,6 +179,8 @@ def test_unknown_names_list_close_matches(qlake):
         resolve("SELECT * FROM `03.01.001`", root=qlake["root"])
     with pytest.raises(UnknownTableError, match=r"silver\.waybill is catalogue entry 04\.01\.001, which"):
         resolve("SELECT * FROM silver.waybill", root=qlake["root"])
+    with pytest.raises(UnknownTableError, match=r"gold\.taxi_tripz is not a table"):
+        resolve("SELECT * FROM gold.taxi_trip AS a, gold.taxi_tripz AS b", root=qlake["root"])
     with pytest.raises(QueryError, match="only read-only queries.*starts with DELETE"):
         resolve("DELETE FROM gold.taxi_trip", root=qlake["root"])
     with pytest.raises(QueryError, match="one statement at a time"):

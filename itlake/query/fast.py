@@ -16,6 +16,7 @@ correctly with `--engine spark`. Local lakes only: DuckDB here has no s3a filesy
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict
 from datetime import UTC, date, datetime
@@ -129,8 +130,10 @@ def open_snapshot(ref: TableRef, travel: TimeTravel):
     except TableNotFoundError:
         raise QueryError(f"{ref.label}: no Delta table at {ref.path}") from None
     except DeltaProtocolError as err:
-        # delta-rs refuses some reader features itself, before we can look at the protocol.
-        raise UnsupportedFeatureError(ref.label, "reader feature", f" ({err})") from None
+        # delta-rs refuses some reader features itself, before we can look at the protocol; its
+        # message lists them as a set: {'deletionVectors'}.
+        named = re.findall(r"'([A-Za-z0-9_]+)'", str(err))
+        raise UnsupportedFeatureError(ref.label, ", ".join(named) or str(err)) from None
     except DeltaError as err:
         raise QueryError(f"{ref.label} ({travel.describe()}): {err}") from None
     table._itlake_label = ref.label

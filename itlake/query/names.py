@@ -35,6 +35,9 @@ SYSTEM_TABLES = ("catalog", "ingest_ledger", "quality_results", "publication_log
 # Statements a query may start with: the tool reads the lake, it never changes it.
 READ_STATEMENTS = {"SELECT", "WITH", "VALUES", "TABLE", "FROM", "DESCRIBE", "EXPLAIN", "SHOW"}
 TABLE_POSITION = {"FROM", "JOIN"}
+# Keywords that start a clause: after FROM or JOIN, a comma still separates tables until one of these.
+CLAUSES = {"SELECT", "FROM", "JOIN", "WHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "ON", "USING", "UNION",
+           "WINDOW", "QUALIFY", "EXCEPT", "INTERSECT"}  # fmt: skip
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _LAYER_REF = re.compile(
@@ -208,6 +211,7 @@ def resolve_sql(sql: str, namer: Namer) -> ResolvedQuery:
     out: list[str] = []
     tables: dict[str, TableRef] = {}
     previous = ""  # the last keyword or punctuation outside literals, upper-cased
+    clause = ""  # the last clause keyword, to tell a list of tables from a list of columns
     first_word = ""
     i, n = 0, len(sql)
 
@@ -242,7 +246,7 @@ def resolve_sql(sql: str, namer: Namer) -> ResolvedQuery:
             ref = namer.ref(m["layer"], name)
             if ref is not None:
                 use(ref, m.end())
-            elif previous in TABLE_POSITION:
+            elif previous in TABLE_POSITION or (previous == "," and clause in TABLE_POSITION):
                 raise namer.unknown_table(m.group(0), m["layer"], name)
             else:
                 out.append(m.group(0))
@@ -257,6 +261,7 @@ def resolve_sql(sql: str, namer: Namer) -> ResolvedQuery:
         elif not after_ident and (m := _WORD.match(sql, i)):
             word = m.group(0).upper()
             first_word = first_word or word
+            clause = word if word in CLAUSES else clause
             out.append(m.group(0))
             i, previous = m.end(), word
         else:
