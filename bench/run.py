@@ -165,13 +165,38 @@ def main(argv: list[str] | None = None) -> int:
         unknown = wanted - set(modules)
         if unknown:
             parser.error(f"no benchmark {', '.join(sorted(unknown))}; there are {', '.join(modules)}")
-        modules = [m for m in modules if m in wanted]
+        # In the order given, so a long run can put its quick benchmarks first.
+        modules = [f"bench_{n.strip().removeprefix('bench_')}" for n in args.only.split(",") if n.strip()]
 
     started_at = datetime.now(UTC)
     load_before = os.getloadavg()
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    out = args.results_dir / f"{started_at:%Y%m%dT%H%M%SZ}.json"
     rows: list[dict] = []
     seconds: dict[str, float] = {}
     failures: dict[str, str] = {}
+
+    def record(finished: bool) -> dict:
+        now = datetime.now(UTC)
+        return {
+            "started_at": started_at.isoformat(),
+            "finished_at": now.isoformat() if finished else None,
+            "seconds": round((now - started_at).total_seconds(), 1),
+            "scale": scale,
+            "quick": args.quick,
+            "machine": {
+                "cores": os.cpu_count(),
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "load_average_start": load_before,
+                "load_average_end": os.getloadavg(),
+            },
+            "versions": package_versions(),
+            "module_seconds": seconds,
+            "rows": [{k: _json_safe(v) for k, v in row.items()} for row in rows],
+            "failures": failures,
+        }
+
     for module in modules:
         print(f"-> {module} (scale {scale:g})", file=sys.stderr, flush=True)
         module_rows, took, failure = run_module(module, scale)
@@ -181,38 +206,19 @@ def main(argv: list[str] | None = None) -> int:
             failures[module] = failure
             print(failure, file=sys.stderr, flush=True)
         print(f"   {module}: {took:.0f} s", file=sys.stderr, flush=True)
+        # Written after every module, so an interrupted run keeps what it measured.
+        out.write_text(json.dumps(record(False), indent=2, allow_nan=False) + "\n", encoding="utf-8")
     _stop_spark()
-    finished_at = datetime.now(UTC)
-    load_after = os.getloadavg()
+    final = record(True)
+    out.write_text(json.dumps(final, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
-    total = (finished_at - started_at).total_seconds()
+    load = final["machine"]
     title = (
-        f"itlake benchmarks, scale {scale:g}, {finished_at:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
-        f"{total / 60:.1f} min (load average {load_before[0]:.1f} at start, {load_after[0]:.1f} at end)"
+        f"itlake benchmarks, scale {scale:g}, {final['finished_at'][:16].replace('T', ' ')} UTC, "
+        f"{os.cpu_count()} cores, {final['seconds'] / 60:.1f} min (load average "
+        f"{load['load_average_start'][0]:.1f} at start, {load['load_average_end'][0]:.1f} at end)"
     )
     print_table(rows, title)
-
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    out = args.results_dir / f"{started_at:%Y%m%dT%H%M%SZ}.json"
-    record = {
-        "started_at": started_at.isoformat(),
-        "finished_at": finished_at.isoformat(),
-        "seconds": round(total, 1),
-        "scale": scale,
-        "quick": args.quick,
-        "machine": {
-            "cores": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "load_average_start": load_before,
-            "load_average_end": load_after,
-        },
-        "versions": package_versions(),
-        "module_seconds": seconds,
-        "rows": [{k: _json_safe(v) for k, v in row.items()} for row in rows],
-        "failures": failures,
-    }
-    out.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     print(f"results: {out}")
     return 1 if failures else 0
 
