@@ -104,25 +104,34 @@ def profile_gate(spark, entry, path: Path, lake: Path) -> tuple[Path, str]:
     return out, _top_frames(profiler)
 
 
-def _top_frames(profiler, count: int = 3) -> str:
-    """The functions that hold most of the gate's time, by own time plus the JVM waits under them."""
+def _top_frames(profiler) -> str:
+    """Where the gate's time goes: waiting on Spark jobs (py4j) or in GX's Python, and its steps."""
     session = profiler.last_session
     root = session.root_frame() if session else None
-    if root is None:
+    if root is None or not root.time:
         return "no samples"
-    totals: dict[str, float] = {}
+    shares = {"Spark jobs": 0.0, "GX Python": 0.0, "other": 0.0}
+    steps: list = []
 
-    def walk(frame):
-        name = f"{frame.function} ({Path(frame.file_path or '').name}:{frame.line_no})"
-        if frame.self_time > 0:
-            totals[name] = totals.get(name, 0.0) + frame.self_time
+    def walk(frame, kind: str) -> None:
+        path = frame.file_path or ""
+        if "/py4j/" in path:
+            kind = "Spark jobs"
+        elif "/great_expectations/" in path and kind == "other":
+            kind = "GX Python"
+        if frame.function == "validate_frame" and not steps:
+            steps.extend(c for c in frame.children if c.function != "[self]")
+        if not frame.children:
+            shares[kind] += frame.time
         for child in frame.children:
-            walk(child)
+            walk(child, kind)
 
-    walk(root)
-    total = root.time or 1.0
-    top = sorted(totals.items(), key=lambda kv: kv[1], reverse=True)[:count]
-    return ", ".join(f"{name} {seconds / total:.0%}" for name, seconds in top)
+    walk(root, "other")
+    total = root.time
+    split = ", ".join(f"{name} {seconds / total:.0%}" for name, seconds in shares.items())
+    top = sorted(steps, key=lambda f: f.time, reverse=True)[:3]
+    named = ", ".join(f"{f.function} {f.time / total:.0%}" for f in top)
+    return f"{split}; steps: {named}"
 
 
 def run(scale: float) -> list[dict]:
