@@ -13,7 +13,7 @@ export AIRFLOW__OPENLINEAGE__TRANSPORT ?= {"type": "file", "log_file_path": "$(A
 export AIRFLOW__OPENLINEAGE__EXTRACTORS ?= itlake.lineage.ItlakeTaskExtractor
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install demo test lint lock clean
+.PHONY: install demo test lint lock clean bench
 
 install: $(STAMP)
 
@@ -30,6 +30,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	@$(BIN)/ruff check .
 	@$(BIN)/python -m pytest -q tests
+
+bench: $(STAMP)
+	@$(BIN)/python -m bench.run
 
 lint: $(STAMP)
 	@$(BIN)/ruff check .

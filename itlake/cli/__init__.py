@@ -7,6 +7,8 @@ itlake tables | itlake status
 itlake quality report [DATASET] | itlake quality docs
 itlake maas report [--date YYYY-MM-DD] [--top N] [--level district|h3_r8]
 itlake portal build | itlake serve | itlake sharing tables | add-recipient NAME --share S --profile F
+itlake tables
+itlake sql "SELECT ..." [--engine spark|fast] [--version N | --as-of TIME] [--format csv] [--out FILE]
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from itlake.cli.portal import app as portal_app
 from itlake.cli.quality import app as quality_app
 from itlake.cli.serve import serve
 from itlake.cli.sharing import app as sharing_app
+from itlake.cli.sql import sql as sql_command
 from itlake.cli.status import status as status_command
 
 app = typer.Typer(
@@ -41,6 +44,7 @@ app.command("status")(status_command)
 app.add_typer(portal_app, name="portal", help="The static open-data portal.")
 app.add_typer(sharing_app, name="sharing", help="Delta Sharing tables and recipients.")
 app.command(help="Serve the portal, the releases and the Delta Sharing endpoint on localhost.")(serve)
+app.command("sql")(sql_command)
 console = Console()
 
 

@@ -1,0 +1,76 @@
+"""Scaling: the demo pipeline's core -- generate the city, ingest every feed, build gold trips --
+at city scales 1, 4 and 16, each as a ratio of its wall time to scale 1's.
+
+In-process on one Spark session (no Airflow, no spark-submit), each scale into a fresh lake, after
+a warm-up run at a tiny scale. "No worse than linear" means the time at scale s is at most s times
+the time at scale 1. The harness's scale multiplies the three city scales.
+"""
+
+from __future__ import annotations
+
+from bench.common import DEMO_DATE, lake_at, quiet_spark_jobs, result, scratch_dir, spark_session, timed
+
+SCALES = (1, 4, 16)
+
+
+def pipeline(spark, out_dir, lake_dir, city_scale: float) -> dict:
+    """Seconds of each step and the GPS rows of one generate + ingest + gold run."""
+    from itlake.catalog import load_catalog
+    from itlake.config import get_settings
+    from itlake.demo import generate_city
+    from itlake.gold import taxi_trips
+    from itlake.ingest import ingest_paths
+
+    catalog = load_catalog()
+    by_feed = {e.feed: e for e in catalog.feeds()}
+    generate_s, manifest = timed(lambda: generate_city(out_dir, scale=city_scale, seed=42, date=DEMO_DATE))
+    quiet_spark_jobs(spark)
+    with lake_at(lake_dir):
+
+        def ingest_all():
+            for feed_file in manifest.files:
+                entry = by_feed.get(feed_file.feed)
+                if entry is not None:
+                    ingest_paths(spark, entry, [out_dir / feed_file.path], DEMO_DATE)
+
+        ingest_s, _ = timed(ingest_all)
+        gold_s, trips = timed(lambda: taxi_trips.run(spark, DEMO_DATE, get_settings().city_timezone))
+    gps_rows = sum(f.rows for f in manifest.files if f.feed == "taxi_gps")
+    return {
+        "total": generate_s + ingest_s + gold_s,
+        "generate": generate_s,
+        "ingest": ingest_s,
+        "gold": gold_s,
+        "gps_rows": gps_rows,
+        "trips": trips,
+        "files": len(manifest.files),
+    }
+
+
+def run(scale: float) -> list[dict]:
+    spark = spark_session()
+    runs: dict[int, dict] = {}
+    with scratch_dir("scaling") as work:
+        if scale >= 0.1:  # a quick run checks that the steps run; it skips the warm-up
+            pipeline(spark, work / "warm-city", work / "warm-lake", 0.005)
+        for s in SCALES:
+            runs[s] = pipeline(spark, work / f"city-{s}", work / f"lake-{s}", s * scale)
+    base = runs[SCALES[0]]
+    rows = []
+    for s in SCALES[1:]:
+        r = runs[s]
+        rows.append(
+            result(
+                f"scaling: pipeline at scale {s:g} vs 1",
+                r["total"],
+                "s",
+                base["total"],
+                r["total"] / base["total"],
+                f"<= {s}",
+                f"{r['gps_rows']:,} GPS rows, {r['files']} feed files -> {r['trips']:,} trips: generate "
+                f"{r['generate']:.0f} s, ingest {r['ingest']:.0f} s, gold {r['gold']:.0f} s "
+                f"(scale 1: {base['generate']:.0f} / {base['ingest']:.0f} / {base['gold']:.0f} s, "
+                f"{base['gps_rows']:,} GPS rows)",
+            )
+        )
+    return rows
