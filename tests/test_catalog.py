@@ -45,7 +45,7 @@ def errors_of(catalog_dir: Path) -> list[str]:
 
 def test_real_catalogue_is_valid():
     catalog = load_catalog()
-    assert len(catalog) == 19
+    assert len(catalog) == 23
 
 
 def test_entries_sorted_by_code(catalog):
@@ -113,7 +113,15 @@ def test_family_and_publication(catalog):
 
 def test_feeds_leave_out_derived_tables(catalog):
     derived = {e.name for e in catalog.entries} - {e.name for e in catalog.feeds()}
-    assert derived == {"taxi_trip", "od_taxi_hourly", "maas_taxi_zone_hour"}
+    assert derived == {
+        "taxi_trip",
+        "od_taxi_hourly",
+        "maas_taxi_zone_hour",
+        "freight_corridor_flow",
+        "truck_trip_corridor",
+        "truck_stay",
+        "truck_trip",
+    }
 
 
 def test_bad_enum_names_file_and_field(catalog_copy):
@@ -253,7 +261,7 @@ def test_dcat_marks_synthetic_data_and_leaves_out_unpublished(catalog_copy):
     catalog = load_catalog(catalog_copy, SCHEMA_DIR)
     doc = to_dcat(catalog, synthetic_codes={"05.01.001"}, base_uri="https://portal.example.cn/open")
     by_code = {d["dct:identifier"]: d for d in doc["dcat:dataset"]}
-    assert "04.01.001" not in by_code and len(by_code) == 18
+    assert "04.01.001" not in by_code and len(by_code) == 22
     od = by_code["05.01.001"]
     assert od["@id"] == "https://portal.example.cn/open/dataset/05.01.001"
     assert od["dct:title"][0]["@value"] == "出租车区县间小时OD流量 [SYNTHETIC DATA — 合成数据]"

@@ -16,6 +16,7 @@ EXPECTED = {
     "itlake_ingest_freight",
     "itlake_ingest_infrastructure",
     "itlake_gold",
+    "itlake_gold_freight",
     "itlake_maas",
     "itlake_publish",
 }
@@ -46,7 +47,11 @@ def test_policy_tags_owner_retries(dagbag):
 def test_ingest_tasks_come_from_the_catalogue(dagbag):
     tasks = {dag_id: sorted(t.task_id for t in dagbag.dags[dag_id].tasks) for dag_id in EXPECTED}
     assert tasks["itlake_ingest_mobility"] == ["ingest_gtfs", "ingest_taxi_gps"]
-    assert tasks["itlake_ingest_freight"] == ["ingest_waybill"]
+    assert tasks["itlake_ingest_freight"] == [
+        "ingest_port_throughput",
+        "ingest_truck_position",
+        "ingest_waybill",
+    ]
     assert tasks["itlake_ingest_infrastructure"] == ["ingest_road_network"]
     outlets = {a.name for a in dagbag.dags["itlake_ingest_mobility"].get_task("ingest_gtfs").outlets}
     assert outlets == {

@@ -28,12 +28,14 @@ TAXI_FIXES, TAXI_DUPLICATES, TAXI_JUMPS = 15 * 1440, 43, 2
 WAYBILLS = 250
 TAXI_HEADER = "VehicleNum,time,lon,lat,OpenStatus,Speed"
 WAYBILL_HEADER = (
-    "运单号,托运人,收货人,始发地代码,目的地代码,货物类别,重量kg,体积m3,运输方式,车牌号,揽收时间,送达时间"
+    "运单号,托运人,收货人,始发地代码,目的地代码,货物类别,重量kg,体积m3,运输方式,车牌号,揽收时间,送达时间,联运段"
 )
 TAXI_PATH = "taxi_gps/2026-11-27/taxi_gps_20261127.csv"
 WAYBILL_PATH = "waybill/2026-11-27/waybill_20261127.csv"
 GTFS_PATH = "gtfs/2026-11-27/shenzhen_bus_gtfs.zip"
 ROADS_PATH = "road_network/2026-11-27/roads.geojson"
+TRUCK_PATH = "truck_position/2026-11-27/truck_position_20261127.csv"
+PORT_PATH = "port_throughput/2026-11-27/port_throughput_202611.csv"
 ROAD_CLASSES = {"expressway", "national", "provincial", "arterial", "secondary", "branch"}
 KNOWN_CODES = {
     "440303",
@@ -96,7 +98,15 @@ def gtfs_tables(city: Path) -> dict[str, list[dict]]:
 
 def test_same_seed_gives_byte_identical_files(city, tmp_path):
     generate_city(tmp_path, scale=SCALE, seed=42, date=DAY)
-    assert set(digests(city)) == {"manifest.json", TAXI_PATH, WAYBILL_PATH, GTFS_PATH, ROADS_PATH}
+    assert set(digests(city)) == {
+        "manifest.json",
+        TAXI_PATH,
+        WAYBILL_PATH,
+        GTFS_PATH,
+        ROADS_PATH,
+        TRUCK_PATH,
+        PORT_PATH,
+    }
     assert digests(tmp_path) == digests(city)
 
 
@@ -110,7 +120,14 @@ def test_manifest_marks_synthetic_and_matches_files(city, manifest):
     assert manifest["generator"] == "itlake demo generate"
     assert (manifest["seed"], manifest["scale"], manifest["date"]) == (42, 0.05, "2026-11-27")
     files = {f["path"]: f for f in manifest["files"]}
-    assert {f["feed"] for f in files.values()} == {"gtfs", "taxi_gps", "waybill", "road_network"}
+    assert {f["feed"] for f in files.values()} == {
+        "gtfs",
+        "taxi_gps",
+        "waybill",
+        "road_network",
+        "truck_position",
+        "port_throughput",
+    }
     assert files[WAYBILL_PATH]["encoding"] == "gbk"
     assert files[TAXI_PATH]["encoding"] == "utf-8"
     for path, entry in files.items():
@@ -134,6 +151,10 @@ def test_manifest_marks_synthetic_and_matches_files(city, manifest):
         ("waybill", "unknown_admin_code"),
         ("waybill", "negative_weight"),
         ("waybill", "delivery_before_pickup"),
+        ("truck_position", "duplicate_row"),
+        ("truck_position", "impossible_jump"),
+        ("port_throughput", "bad_month"),
+        ("port_throughput", "negative_teu"),
     }
 
 

@@ -24,6 +24,7 @@ DAGS = [
     "itlake_ingest_infrastructure",
     "itlake_ingest_mobility",
     "itlake_ingest_freight",
+    "itlake_gold_freight",
     "itlake_gold",
     "itlake_publish",
     "itlake_maas",

@@ -19,8 +19,10 @@ from itlake.checksums import file_sha256
 from itlake.demo.city import City, build_city
 from itlake.demo.gtfs import write_gtfs
 from itlake.demo.manifest import FeedFile, FeedOutput, Manifest
+from itlake.demo.ports import write_port_throughput
 from itlake.demo.roads import write_roads
 from itlake.demo.taxi import write_taxi_gps
+from itlake.demo.trucks import write_truck_positions
 from itlake.demo.waybill import write_waybills
 
 DEFAULT_DATE = dt.date(2026, 11, 27)
@@ -30,6 +32,8 @@ FEEDS: tuple[tuple[str, FeedWriter], ...] = (
     ("gtfs", write_gtfs),
     ("taxi_gps", write_taxi_gps),
     ("waybill", write_waybills),
+    ("truck_position", write_truck_positions),
+    ("port_throughput", write_port_throughput),
     ("road_network", write_roads),
 )
 STEPS = ("city", *(name for name, _ in FEEDS))
