@@ -200,7 +200,7 @@ def test_port_throughput_units_directions_and_bad_months(spark, lake, lenient_fr
 def test_truck_reports_deduplicated_and_a_jump_quarantined(spark, lake, lenient_freight_contracts):
     entry = load_catalog().get("truck_position")
     [row] = ingest_file(spark, entry, FIXTURES / "truck_position_tiny.csv", DAY)
-    assert counts(row) == (7, 5, 1, 1)
+    assert counts(row) == (8, 6, 1, 1)
     [(rule, reason)] = quarantined(spark, "truck_position").values()
     assert rule == "parse_error"
     assert reason == "impossible_jump: 3016 km/h from the previous fix (limit 180 km/h)"
