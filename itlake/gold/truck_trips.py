@@ -31,6 +31,7 @@ STOP_SPEED_KMH = 5.0
 MIN_TRIP_M = 500.0
 NEAREST_PLACE_KM = 100.0
 NO_CITY = "000000"
+CITY_PROVINCES = ("11", "12", "31", "50", "81", "82")
 LINK_BEFORE = timedelta(minutes=30)
 LINK_AFTER = timedelta(hours=3)
 
@@ -60,8 +61,11 @@ def nearest_city(codes: DataFrame, lon: str, lat: str, out: str, keys=("plate_id
     NEAREST_PLACE_KM of (lon, lat), else NO_CITY. `keys` identify a row of the frame."""
 
     def transform(df: DataFrame) -> DataFrame:
+        # A province's point is its capital's: leave provinces out, or Guangzhou would be "440000".
+        # Municipalities and the two SARs are cities themselves and stay.
+        cities = (F.col("level") != "province") | F.substring("code", 1, 2).isin(*CITY_PROVINCES)
         places = F.broadcast(
-            codes.select(
+            codes.where(cities).select(
                 F.col("city_code").alias("_city"), F.col("lon").alias("_lon"), F.col("lat").alias("_lat")
             )
         )
