@@ -45,7 +45,7 @@ def errors_of(catalog_dir: Path) -> list[str]:
 
 def test_real_catalogue_is_valid():
     catalog = load_catalog()
-    assert len(catalog) == 22
+    assert len(catalog) == 34
 
 
 def test_entries_sorted_by_code(catalog):
@@ -70,10 +70,20 @@ def test_entries_sorted_by_code(catalog):
         "03.04.004",
         "04.01.001",
         "04.02.001",
+        "04.03.001",
+        "04.03.002",
+        "04.04.001",
+        "04.04.002",
         "05.01.001",
         "05.02.001",
         "05.03.001",
         "06.01.001",
+        "06.01.002",
+        "06.01.003",
+        "06.01.004",
+        "06.01.005",
+        "06.01.006",
+        "06.01.007",
     ]
 
 
@@ -127,6 +137,16 @@ def test_feeds_leave_out_derived_tables(catalog):
         "road_speed_zone_hour",
         "public_road_inventory",
         "bridge_condition_by_district",
+        "freight_corridor_flow",
+        "truck_trip_corridor",
+        "truck_stay",
+        "truck_trip",
+        "demand_zone_interval",
+        "supply_zone_interval",
+        "balance_zone_interval",
+        "request_vehicle_match",
+        "match_kpi",
+        "od_service_options",
     }
 
 
@@ -267,7 +287,7 @@ def test_dcat_marks_synthetic_data_and_leaves_out_unpublished(catalog_copy):
     catalog = load_catalog(catalog_copy, SCHEMA_DIR)
     doc = to_dcat(catalog, synthetic_codes={"05.01.001"}, base_uri="https://portal.example.cn/open")
     by_code = {d["dct:identifier"]: d for d in doc["dcat:dataset"]}
-    assert "04.01.001" not in by_code and len(by_code) == 21
+    assert "04.01.001" not in by_code and len(by_code) == 33
     od = by_code["05.01.001"]
     assert od["@id"] == "https://portal.example.cn/open/dataset/05.01.001"
     assert od["dct:title"][0]["@value"] == "出租车区县间小时OD流量 [SYNTHETIC DATA — 合成数据]"

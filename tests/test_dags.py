@@ -17,6 +17,7 @@ EXPECTED = {
     "itlake_ingest_infrastructure",
     "itlake_gold",
     "itlake_gold_infrastructure",
+    "itlake_gold_freight",
     "itlake_maas",
     "itlake_publish",
     "itlake_gold_mobility",
@@ -58,7 +59,11 @@ def test_ingest_tasks_come_from_the_catalogue(dagbag):
         "ingest_smartcard_tap",
         "ingest_taxi_gps",
     ]
-    assert tasks["itlake_ingest_freight"] == ["ingest_waybill"]
+    assert tasks["itlake_ingest_freight"] == [
+        "ingest_port_throughput",
+        "ingest_truck_position",
+        "ingest_waybill",
+    ]
     assert tasks["itlake_ingest_infrastructure"] == [
         "ingest_bridge_tunnel",
         "ingest_nev_charging_station",

@@ -28,7 +28,7 @@ TAXI_FIXES, TAXI_DUPLICATES, TAXI_JUMPS = 15 * 1440, 43, 2
 WAYBILLS = 250
 TAXI_HEADER = "VehicleNum,time,lon,lat,OpenStatus,Speed"
 WAYBILL_HEADER = (
-    "运单号,托运人,收货人,始发地代码,目的地代码,货物类别,重量kg,体积m3,运输方式,车牌号,揽收时间,送达时间"
+    "运单号,托运人,收货人,始发地代码,目的地代码,货物类别,重量kg,体积m3,运输方式,车牌号,揽收时间,送达时间,联运段"
 )
 TAXI_PATH = "taxi_gps/2026-11-27/taxi_gps_20261127.csv"
 WAYBILL_PATH = "waybill/2026-11-27/waybill_20261127.csv"
@@ -45,6 +45,10 @@ INFRASTRUCTURE_PATHS = {
     "bridge_tunnel/2026-11-27/bridge_tunnel_20261127.csv",
     "transport_hub/2026-11-27/transport_hubs.geojson",
     "nev_charging_station/2026-11-27/charging_stations_20261127.csv",
+}
+FREIGHT_PATHS = {
+    "truck_position/2026-11-27/truck_position_20261127.csv",
+    "port_throughput/2026-11-27/port_throughput_202611.csv",
 }
 RT_PATHS = {
     f"gtfs_rt_{feed}/2026-11-27/{name}_20261127T{hour:02d}.zip"
@@ -114,7 +118,7 @@ def gtfs_tables(city: Path) -> dict[str, list[dict]]:
 def test_same_seed_gives_byte_identical_files(city, tmp_path):
     generate_city(tmp_path, scale=SCALE, seed=42, date=DAY)
     feeds = {"manifest.json", TAXI_PATH, WAYBILL_PATH, GTFS_PATH, ROADS_PATH}
-    assert set(digests(city)) == feeds | MOBILITY_PATHS | INFRASTRUCTURE_PATHS | RT_PATHS
+    assert set(digests(city)) == feeds | MOBILITY_PATHS | INFRASTRUCTURE_PATHS | FREIGHT_PATHS | RT_PATHS
     assert digests(tmp_path) == digests(city)
 
 
@@ -129,7 +133,7 @@ def test_manifest_marks_synthetic_and_matches_files(city, manifest):
     assert (manifest["seed"], manifest["scale"], manifest["date"]) == (42, 0.05, "2026-11-27")
     files = {f["path"]: f for f in manifest["files"]}
     assert {f["feed"] for f in files.values()} == {"gtfs", "taxi_gps", "waybill", "road_network"} | {
-        p.split("/")[0] for p in MOBILITY_PATHS | INFRASTRUCTURE_PATHS | RT_PATHS
+        p.split("/")[0] for p in MOBILITY_PATHS | INFRASTRUCTURE_PATHS | FREIGHT_PATHS | RT_PATHS
     }
     assert files[WAYBILL_PATH]["encoding"] == "gbk"
     assert files[TAXI_PATH]["encoding"] == "utf-8"
@@ -163,6 +167,10 @@ def test_manifest_marks_synthetic_and_matches_files(city, manifest):
         ("bridge_tunnel", "inspection_in_future"),
         ("transport_hub", "missing_geometry"),
         ("nev_charging_station", "negative_power"),
+        ("truck_position", "duplicate_row"),
+        ("truck_position", "impossible_jump"),
+        ("port_throughput", "bad_month"),
+        ("port_throughput", "negative_teu"),
     }
 
 

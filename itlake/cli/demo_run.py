@@ -26,6 +26,7 @@ DAGS = [
     "itlake_ingest_mobility",
     "itlake_ingest_freight",
     "itlake_gold_infrastructure",
+    "itlake_gold_freight",
     "itlake_gold",
     "itlake_gold_mobility",
     "itlake_publish",

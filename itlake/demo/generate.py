@@ -28,10 +28,12 @@ from itlake.demo.gtfs import write_gtfs
 from itlake.demo.gtfs_rt import write_gtfs_rt
 from itlake.demo.hubs import write_hubs
 from itlake.demo.manifest import FeedFile, FeedOutput, Manifest
+from itlake.demo.ports import write_port_throughput
 from itlake.demo.ridehail import write_ridehail_orders
 from itlake.demo.roads import write_roads
 from itlake.demo.smartcard import write_smartcard_taps
 from itlake.demo.taxi import write_taxi_gps
+from itlake.demo.trucks import write_truck_positions
 from itlake.demo.waybill import write_waybills
 
 DEFAULT_DATE = dt.date(2026, 11, 27)
@@ -42,6 +44,8 @@ FEEDS: tuple[tuple[str, FeedWriter], ...] = (
     ("gtfs_rt", write_gtfs_rt),  # reads the GTFS zip written just before
     ("taxi_gps", write_taxi_gps),
     ("waybill", write_waybills),
+    ("truck_position", write_truck_positions),
+    ("port_throughput", write_port_throughput),
     ("road_network", write_roads),
     ("gbfs_station_information", write_gbfs_station_information),
     ("gbfs_station_status", write_gbfs_station_status),

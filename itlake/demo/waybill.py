@@ -1,12 +1,15 @@
 """Electronic waybills: one row per shipment picked up in Shenzhen's trade on the day, GBK-encoded.
 
 `waybill/<date>/waybill_<YYYYMMDD>.csv`, header
-`运单号,托运人,收货人,始发地代码,目的地代码,货物类别,重量kg,体积m3,运输方式,车牌号,揽收时间,送达时间`.
+`运单号,托运人,收货人,始发地代码,目的地代码,货物类别,重量kg,体积m3,运输方式,车牌号,揽收时间,送达时间,联运段`.
 Every waybill starts or ends in a Shenzhen district (GB/T 2260); the other end is a district or one
 of ten cities. The mode follows the distance (road within the province, rail, water and air further
 away); the cargo class follows the mode; weight and volume follow the class. Plates are given for
 road only. Times are local (UTC+8); the delivery time is empty while the shipment is still under
-way at the end of the day. Waybill numbers follow pickup time.
+way at the end of the day. Waybill numbers follow pickup time. Shipments by rail, water or air
+travel by road to or from Shenzhen's terminal for the mode (Pinghu rail hub in 龙岗, Yantian port
+in 盐田, Bao'an airport), so they carry legs in 联运段 (`road:440305-440308;water:440308-310000`);
+road shipments have none. `build_waybills` returns the same rows as arrays, for the truck writer.
 
 Dirt, listed in the manifest: a few unknown admin codes `999999`, one negative weight and one
 delivery before pickup.
@@ -15,6 +18,7 @@ delivery before pickup.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +28,9 @@ from itlake.demo.manifest import Dirt, FeedOutput, feed_dir
 
 FEED = "waybill"
 ENCODING = "gbk"
-HEADER = "运单号,托运人,收货人,始发地代码,目的地代码,货物类别,重量kg,体积m3,运输方式,车牌号,揽收时间,送达时间"
+HEADER = (
+    "运单号,托运人,收货人,始发地代码,目的地代码,货物类别,重量kg,体积m3,运输方式,车牌号,揽收时间,送达时间,联运段"
+)
 ROWS_AT_SCALE_1 = 5000
 UNKNOWN_CODES_AT_SCALE_1 = 3
 UNKNOWN_CODE = "999999"
@@ -57,6 +63,8 @@ MEDIAN_KG = np.array([800, 15000, 25000, 20000, 2000, 8000, 3000, 15], dtype=flo
 DENSITY = np.array([250, 350, 1500, 900, 400, 800, 150, 150], dtype=float)
 # Door-to-door speed (km/h) and handling hours by mode.
 TRANSIT = {"road": (50.0, 1.0), "rail": (60.0, 12.0), "water": (25.0, 24.0), "air": (600.0, 8.0)}
+# Shenzhen's terminal (district code) for each long-distance mode.
+TERMINALS = {"rail": "440307", "water": "440308", "air": "440306"}
 # Shipments by local hour of pickup: business hours, an evening parcel wave.
 PICKUP_BY_HOUR = np.array(
     [1, 1, 1, 1, 1, 2, 4, 6, 9, 10, 10, 9, 7, 8, 9, 9, 9, 8, 8, 7, 6, 4, 2, 1], dtype=float
@@ -118,7 +126,42 @@ def _modes(other_city: np.ndarray, road_km: np.ndarray, port: np.ndarray, rng) -
     return np.where(other_city, mode, "road")
 
 
-def write_waybills(out_dir: Path, city: City, *, scale: float, seed: int, date: dt.date) -> FeedOutput:
+@dataclass(frozen=True)
+class DemoWaybills:
+    """The day's waybills as arrays, in file order (row i is data row i + 1)."""
+
+    number: np.ndarray
+    shipper: np.ndarray
+    consignee: np.ndarray
+    origin_code: np.ndarray
+    destination_code: np.ndarray
+    origin_lonlat: np.ndarray  # (n, 2), the place's representative point
+    destination_lonlat: np.ndarray
+    cargo: np.ndarray
+    weight: np.ndarray
+    volume: np.ndarray
+    mode: np.ndarray
+    plates: np.ndarray
+    pickup_s: np.ndarray  # seconds after local midnight
+    delivery_s: np.ndarray
+    delivered: np.ndarray
+    legs: list[str]
+    dirt: tuple[Dirt, ...]
+
+
+def _legs(mode: str, origin: str, destination: str, outbound: bool) -> str:
+    """联运段 of a shipment: empty by road, else road to (or from) Shenzhen's terminal for the mode."""
+    if mode == "road":
+        return ""
+    terminal = TERMINALS[mode]
+    if outbound:
+        legs = [("road", origin, terminal), (mode, terminal, destination)]
+    else:
+        legs = [(mode, origin, terminal), ("road", terminal, destination)]
+    return ";".join(f"{m}:{a}-{b}" for m, a, b in legs if a != b)
+
+
+def build_waybills(city: City, *, scale: float, seed: int, date: dt.date) -> DemoWaybills:
     rng = np.random.default_rng([seed, 3])
     n = max(20, round(ROWS_AT_SCALE_1 * scale))
     codes, names, lon, lat, plate_prefix, port = _places(city)
@@ -173,32 +216,60 @@ def write_waybills(out_dir: Path, city: City, *, scale: float, seed: int, date: 
         Dirt(FEED, bad_delivery + 1, "delivery_before_pickup"),
     ]
 
+    legs = [
+        _legs(m, str(a), str(b), bool(o))
+        for m, a, b, o in zip(mode, origin_code, destination_code, outbound, strict=True)
+    ]
+    return DemoWaybills(
+        number=np.array([f"WB{date:%Y%m%d}{i + 1:06d}" for i in range(n)]),
+        shipper=shipper,
+        consignee=consignee,
+        origin_code=origin_code,
+        destination_code=destination_code,
+        origin_lonlat=np.column_stack([lon[origin], lat[origin]]),
+        destination_lonlat=np.column_stack([lon[destination], lat[destination]]),
+        cargo=CARGO[cargo],
+        weight=weight,
+        volume=volume,
+        mode=mode,
+        plates=plates,
+        pickup_s=pickup_s,
+        delivery_s=delivery_s,
+        delivered=delivered,
+        legs=legs,
+        dirt=tuple(dirt),
+    )
+
+
+def write_waybills(out_dir: Path, city: City, *, scale: float, seed: int, date: dt.date) -> FeedOutput:
+    w = build_waybills(city, scale=scale, seed=seed, date=date)
     day = dt.datetime.combine(date, dt.time())
 
     def stamp(seconds: int) -> str:
         return f"{day + dt.timedelta(seconds=seconds):%Y-%m-%d %H:%M:%S}"
 
     lines = [HEADER]
-    for i in range(n):
-        delivery = stamp(int(delivery_s[i])) if delivered[i] else ""
+    for i in range(len(w.number)):
+        delivery = stamp(int(w.delivery_s[i])) if w.delivered[i] else ""
         lines.append(
             ",".join(
                 [
-                    f"WB{date:%Y%m%d}{i + 1:06d}",
-                    shipper[i],
-                    consignee[i],
-                    origin_code[i],
-                    destination_code[i],
-                    CARGO[cargo[i]],
-                    f"{weight[i]:.1f}",
-                    f"{volume[i]:.3f}",
-                    mode[i],
-                    plates[i],
-                    stamp(int(pickup_s[i])),
+                    w.number[i],
+                    w.shipper[i],
+                    w.consignee[i],
+                    w.origin_code[i],
+                    w.destination_code[i],
+                    w.cargo[i],
+                    f"{w.weight[i]:.1f}",
+                    f"{w.volume[i]:.3f}",
+                    w.mode[i],
+                    w.plates[i],
+                    stamp(int(w.pickup_s[i])),
                     delivery,
+                    w.legs[i],
                 ]
             )
         )
     path = feed_dir(out_dir, FEED, date) / f"waybill_{date:%Y%m%d}.csv"
     path.write_bytes(("\n".join(lines) + "\n").encode(ENCODING))
-    return FeedOutput(FEED, path, n, ENCODING, tuple(dirt))
+    return FeedOutput(FEED, path, len(w.number), ENCODING, w.dirt)

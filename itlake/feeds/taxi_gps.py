@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from itlake.feeds._positions import flag_jumps
 from itlake.feeds.base import BatchContext
 from itlake.feeds.cast import cast_sourced_columns, select_contract
 from itlake.feeds.csv_reader import read_csv_strings, read_file_bytes
@@ -47,47 +48,10 @@ class TaxiGpsFeed:
             .withColumn("lat", F.col("src_lat"))
             .transform(to_wgs84_columns("lon", "lat", ctx.crs))
             .withColumn("fix_date", F.to_date("fix_time"))
-            .transform(flag_jumps)
+            .transform(flag_jumps("vehicle_id", MAX_SPEED_KMH))
         )
         typed = typed.withColumn("_parse_error", first_error(F.col("_parse_error"), F.col("_jump_error")))
         return select_contract(typed, contract)
-
-
-def flag_jumps(df):
-    """Add `_jump_error` to fixes reached and left faster than MAX_SPEED_KMH (a spike)."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    from itlake.geo.distance import haversine_m_col
-
-    by_vehicle = Window.partitionBy("vehicle_id").orderBy("fix_time", "_row_number")
-    seconds = F.unix_timestamp("fix_time")
-
-    def speed_kmh(other_lon, other_lat, other_seconds):
-        metres = haversine_m_col(F.col("lon"), F.col("lat"), other_lon, other_lat)
-        dt = F.abs(seconds - other_seconds)
-        return F.when(dt > 0, metres / dt * 3.6)
-
-    prev_speed = speed_kmh(
-        F.lag("lon").over(by_vehicle), F.lag("lat").over(by_vehicle), F.lag(seconds).over(by_vehicle)
-    )
-    next_speed = speed_kmh(
-        F.lead("lon").over(by_vehicle), F.lead("lat").over(by_vehicle), F.lead(seconds).over(by_vehicle)
-    )
-    is_jump = (prev_speed > MAX_SPEED_KMH) & (
-        F.coalesce(next_speed, F.lit(MAX_SPEED_KMH + 1)) > MAX_SPEED_KMH
-    )
-    return df.withColumn(
-        "_jump_error",
-        F.when(
-            is_jump,
-            F.format_string(
-                "impossible_jump: %.0f km/h from the previous fix (limit %.0f km/h)",
-                prev_speed,
-                F.lit(MAX_SPEED_KMH),
-            ),
-        ),
-    )
 
 
 FEED = TaxiGpsFeed()
