@@ -99,11 +99,19 @@ def test_get_by_code_name_or_table(catalog):
     assert gps.schema == ["taxi_gps"]
     assert catalog.get("waybill").encoding == "gbk"
     assert catalog.get("gtfs").schema == [
+        "gtfs_agency",
         "gtfs_stop",
         "gtfs_route",
         "gtfs_trip",
         "gtfs_stop_time",
         "gtfs_calendar",
+        "gtfs_calendar_date",
+        "gtfs_shape",
+        "gtfs_frequency",
+        "gtfs_transfer",
+        "gtfs_feed_info",
+        "gtfs_fare_attribute",
+        "gtfs_fare_rule",
     ]
     with pytest.raises(KeyError, match="no catalogue entry 'taxi_gsp'; did you mean taxi_gps"):
         catalog.get("taxi_gsp")

@@ -91,8 +91,6 @@ def test_ingest_tasks_come_from_the_catalogue(dagbag):
     }
 
 
-@pytest.mark.parametrize("dag_file", sorted(p.name for p in DAGS_DIR.glob("*.py")))
-
 def test_a_feed_waits_for_the_related_feed_of_its_family(dagbag):
     mobility = dagbag.dags["itlake_ingest_mobility"]
     for task_id in ("ingest_gtfs_rt_vehicle_position", "ingest_gtfs_rt_trip_update"):
@@ -104,6 +102,8 @@ def test_a_feed_waits_for_the_related_feed_of_its_family(dagbag):
     assert infrastructure.get_task("ingest_bridge_tunnel").upstream_task_ids == {"ingest_road_network"}
     assert mobility.get_task("ingest_taxi_gps").upstream_task_ids == set()
 
+
+@pytest.mark.parametrize("dag_file", sorted(p.name for p in DAGS_DIR.glob("*.py")))
 def test_dag_files_parse_without_heavy_imports(dag_file):
     code = (
         "import sys, runpy, time; t = time.monotonic(); "
@@ -125,7 +125,7 @@ dag = bag.dags["itlake_ingest_freight"]
 print(json.dumps({{
     "errors": {{k: str(v) for k, v in bag.import_errors.items()}},
     "tasks": sorted(t.task_id for t in dag.tasks),
-    "outlets": sorted(a.name for a in dag.get_task("ingest_waybill_dongguan").outlets),
+    "outlets": sorted(a.name for a in dag.get_task("ingest_port_throughput_guangzhou").outlets),
     "schedule": str(dag.timetable.expression),
 }}))
 """
@@ -142,18 +142,18 @@ def test_a_new_catalogue_entry_gets_its_ingest_task_without_dag_code(tmp_path):
     catalog, schemas = tmp_path / "catalog", tmp_path / "schemas"
     shutil.copytree(repo / "catalog", catalog)
     shutil.copytree(repo / "schemas", schemas)
-    entry = (catalog / "04.01.001_waybill.yaml").read_text(encoding="utf-8")
+    entry = (catalog / "04.02.001_port_throughput.yaml").read_text(encoding="utf-8")
     entry = (
-        entry.replace("code: 04.01.001", "code: 04.01.002")
-        .replace("name: waybill", "name: waybill_dongguan")
-        .replace("schema: [waybill]", "schema: [waybill_dongguan]")
-        .replace("table: silver.waybill", "table: silver.waybill_dongguan")
-        .replace("update_cycle: daily", "update_cycle: 5min")
+        entry.replace("code: 04.02.001", "code: 04.02.002")
+        .replace("name: port_throughput", "name: port_throughput_guangzhou")
+        .replace("schema: [port_throughput]", "schema: [port_throughput_guangzhou]")
+        .replace("table: silver.port_throughput", "table: silver.port_throughput_guangzhou")
+        .replace("update_cycle: monthly", "update_cycle: 5min")
     )
-    (catalog / "04.01.002_waybill_dongguan.yaml").write_text(entry, encoding="utf-8")
-    contract = (schemas / "waybill.yaml").read_text(encoding="utf-8")
-    (schemas / "waybill_dongguan.yaml").write_text(
-        contract.replace("name: waybill\n", "name: waybill_dongguan\n", 1), encoding="utf-8"
+    (catalog / "04.02.002_port_throughput_guangzhou.yaml").write_text(entry, encoding="utf-8")
+    contract = (schemas / "port_throughput.yaml").read_text(encoding="utf-8")
+    (schemas / "port_throughput_guangzhou.yaml").write_text(
+        contract.replace("name: port_throughput\n", "name: port_throughput_guangzhou\n", 1), encoding="utf-8"
     )
     env = {**os.environ, "ITLAKE_CATALOG_DIR": str(catalog), "ITLAKE_SCHEMA_DIR": str(schemas)}
     done = subprocess.run(
@@ -165,17 +165,24 @@ def test_a_new_catalogue_entry_gets_its_ingest_task_without_dag_code(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout.splitlines()[-1])
     assert found["errors"] == {}
-    assert found["tasks"] == ["ingest_waybill", "ingest_waybill_dongguan"]
-    assert found["outlets"] == ["silver.waybill_dongguan"]
+    assert found["tasks"] == [
+        "ingest_port_throughput",
+        "ingest_port_throughput_guangzhou",
+        "ingest_truck_position",
+        "ingest_waybill",
+    ]
+    assert found["outlets"] == ["silver.port_throughput_guangzhou"]
     assert "*/5 * * * *" in found["schedule"]
 
 
 def test_schedules_follow_the_update_cycle(dagbag):
-    # mobility holds taxi_gps (5min); freight holds waybill (daily); infrastructure road_network (monthly).
+    # mobility holds taxi_gps (5min); freight holds truck positions (hourly) and waybills (daily);
+    # infrastructure holds road_network (monthly).
     ingest = [d for d in EXPECTED if d.startswith("itlake_ingest")]
     summaries = {d: str(dagbag.dags[d].timetable.expression) for d in ingest}
     assert "*/5 * * * *" in summaries["itlake_ingest_mobility"]
-    assert "@daily" in summaries["itlake_ingest_freight"] or "0 0 * * *" in summaries["itlake_ingest_freight"]
+    freight = summaries["itlake_ingest_freight"]
+    assert "@hourly" in freight or "0 * * * *" in freight
     assert "@monthly" in summaries["itlake_ingest_infrastructure"] or "0 0 1 * *" in summaries[
         "itlake_ingest_infrastructure"
     ]
@@ -190,7 +197,16 @@ def test_derived_dags_are_scheduled_on_the_assets_they_read(dagbag):
         return sorted(schedule_assets(dagbag.dags[dag_id]))
 
     assert reads("itlake_gold") == ["silver.taxi_gps"]
-    assert reads("itlake_maas") == ["gold.taxi_trip"]
+    assert reads("itlake_maas") == [
+        "gold.taxi_trip",
+        "silver.gbfs_station_information",
+        "silver.gbfs_station_status",
+        "silver.gbfs_vehicle_status",
+        "silver.gtfs_stop_time",
+        "silver.ridehail_order",
+        "silver.smartcard_tap",
+        "silver.taxi_gps",
+    ]
     for dag_id in dagbag.dag_ids:
         for task in dagbag.dags[dag_id].tasks:
             assert all(isinstance(o, Asset) and o.uri.startswith("itlake://lake/") for o in task.outlets)
@@ -237,5 +253,20 @@ def test_lineage_names_inputs_and_outputs_by_catalogue_code(dagbag):
     gtfs = task_lineage(dagbag.dags["itlake_ingest_mobility"].get_task("ingest_gtfs"))
     assert names(gtfs.inputs) == [("itlake-inbox", "03.01.001")]
     assert names(gtfs.outputs) == [
-        ("itlake", f"03.01.001/gtfs_{t}") for t in ("calendar", "route", "stop", "stop_time", "trip")
+        ("itlake", f"03.01.001/gtfs_{t}")
+        for t in (
+            "agency",
+            "calendar",
+            "calendar_date",
+            "fare_attribute",
+            "fare_rule",
+            "feed_info",
+            "frequency",
+            "route",
+            "shape",
+            "stop",
+            "stop_time",
+            "transfer",
+            "trip",
+        )
     ]
