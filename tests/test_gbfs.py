@@ -173,9 +173,10 @@ def test_a_document_of_another_gbfs_file_refuses_the_archive(tmp_path):
     with pytest.raises(FeedError, match=r"mixed.jsonl: line 1 holds a GBFS 'station_information' document"):
         get_feed("gbfs_station_status").read(archive, _ctx("mixed.jsonl"))
     gbk = tmp_path / "gbk.jsonl"
-    gbk.write_bytes(
-        _envelope("station_information", {"data": {"stations": [{"name": "福田站"}]}}).encode("gbk")
-    )
+    line = {"system_id": "sz_bike", "feed": "station_information", "document": {"data": {"stations": [
+        {"name": "福田站"}
+    ]}}}
+    gbk.write_bytes(json.dumps(line, ensure_ascii=False).encode("gbk"))
     with pytest.raises(
         FeedError, match=r"gbk.jsonl: bytes at offset \d+ .* do not decode as the declared encoding utf-8"
     ):

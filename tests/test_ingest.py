@@ -129,5 +129,18 @@ def test_synthetic_data_is_marked_from_its_manifest_to_derived_resources(spark, 
     (city / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(BatchRefusedError):  # 1 bad row in 10 is over the 5 % threshold; the ledger still says
         ingest_file(spark, catalog.get("taxi_gps"), copy, DAY)
-    # taxi GPS itself, the trips derived from it, and the OD flows and MaaS table derived from those.
-    assert synthetic_codes(spark, catalog) == {"03.02.001", "03.02.002", "05.01.001", "06.01.001"}
+    # Taxi GPS itself, and every table derived from it, directly or through another: the trips, the
+    # OD flows and road speeds, and the MaaS tables that read taxis (and those built on them).
+    assert synthetic_codes(spark, catalog) == {
+        "03.02.001",
+        "03.02.002",
+        "05.01.001",
+        "05.02.001",
+        "06.01.001",
+        "06.01.002",
+        "06.01.003",
+        "06.01.004",
+        "06.01.005",
+        "06.01.006",
+        "06.01.007",
+    }

@@ -108,8 +108,12 @@ def test_foreign_keys_flag_orphans_by_a_join(spark, lake):
     )
     assert [flagged[t]._fk_rule for t in ("T1", "T3", "T4")] == [None, None, None]
 
-    [result] = foreign_key_results(contract, 4, {flagged["T2"]._fk_rule: 1}, {flagged["T2"]._fk_rule}, 0.0)
+    rule = flagged["T2"]._fk_rule
+    results = {r.rule: r for r in foreign_key_results(contract, 4, {rule: 1}, {rule}, 0.0)}
+    result = results[rule]
     assert (result.severity, result.success, result.unexpected_count) == ("error", False, 1)
+    # The trip's other references (its service, its shape) are not in the lake: reported, not enforced.
+    assert {r.severity for name, r in results.items() if name != rule} == {"warning"}
     assert result.observed_value == "1 of 4 rows have no match in gtfs_route"
 
 
@@ -120,11 +124,19 @@ def test_a_missing_referenced_table_is_reported_not_enforced(spark, lake):
     contract = load_contract("gtfs_trip")
 
     [row] = with_foreign_key_errors(spark, trips, contract).collect()
-    [result] = foreign_key_results(contract, 1, {}, set(), 0.0)
+    results = {r.rule: r for r in foreign_key_results(contract, 1, {}, set(), 0.0)}
 
     assert row._fk_rule is None
+    result = results["foreign_key:feed_version,route_id->gtfs_route"]
     assert (result.severity, result.success) == ("warning", False)
     assert result.observed_value == "not checked: gtfs_route is not in the lake"
+
+
+def test_references_into_the_same_batch_are_left_to_the_feed(spark, lake):
+    contract = load_contract("gtfs_trip")
+    gtfs = ("gtfs_route", "gtfs_calendar", "gtfs_shape", "gtfs_trip")
+
+    assert foreign_key_results(contract, 1, {}, set(), 0.0, same_batch=gtfs) == []
 
 
 PLANTED = """VehicleNum,time,lon,lat,OpenStatus,Speed
