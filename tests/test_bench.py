@@ -48,24 +48,19 @@ def test_a_failing_benchmark_is_a_row_and_the_others_run(tmp_path, monkeypatch, 
 
 @pytest.mark.slow
 def test_quick_run_prints_every_row_and_writes_json(spark, tmp_path, capsys):
-    code = harness.main(["--quick", "--results-dir", str(tmp_path)])
+    # Two real benchmarks at the quick scale check the harness end to end; the ingest, GX and
+    # scaling benchmarks run whole demo pipelines, which is `make bench`'s work, not the suite's.
+    code = harness.main(["--quick", "--only", "zones,query", "--results-dir", str(tmp_path)])
     out = capsys.readouterr().out
     (written,) = tmp_path.glob("*.json")
     record = json.loads(written.read_text(encoding="utf-8"), parse_constant=_refuse)
     assert code == 0, record["failures"]
-    assert EXPECTED_MODULES <= set(record["module_seconds"])
+    assert set(record["module_seconds"]) == {"bench_zones", "bench_query"}
     assert record["quick"] is True and record["scale"] == harness.QUICK_SCALE
     assert all(record["versions"][name] for name in ("pyspark", "delta-spark", "deltalake", "duckdb"))
     rows = record["rows"]
-    names = [row["name"] for row in rows]
-    assert {
-        "ingest: taxi GPS CSV -> silver",
-        "gx: validation overhead on a promotion",
-        "zones: point -> zone assignment",
-        "query: fast path vs Spark SQL",
-        "scaling: pipeline at scale 4 vs 1",
-        "scaling: pipeline at scale 16 vs 1",
-    } <= set(names)
+    names = {row["name"] for row in rows}
+    assert {"zones: point -> zone assignment", "query: fast path vs Spark SQL"} <= names
     printed = out.splitlines()
     for row in rows:
         assert list(row) == list(harness.ROW_KEYS)
@@ -74,3 +69,7 @@ def test_quick_run_prints_every_row_and_writes_json(spark, tmp_path, capsys):
         assert row["met"] == goal_met(row["ratio"], row["goal"])
         assert any(row["name"] in line and row["goal"] in line for line in printed), row["name"]
     assert f"results: {written}" in out
+
+
+def test_every_benchmark_module_is_discovered():
+    assert EXPECTED_MODULES | {"bench_maas"} <= set(harness.discover())
