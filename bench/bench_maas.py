@@ -18,12 +18,14 @@ Each row of the result: name, value, unit, baseline, ratio (value / baseline), g
 from __future__ import annotations
 
 import logging
-import os
+import shutil
 import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
+
+from bench.common import lake_at
 
 DAY = date(2026, 11, 27)
 # Feeds whose silver tables the MaaS build reads (gold taxi_trip is built from taxi_gps).
@@ -185,12 +187,17 @@ def duckdb_demand(day: date, tz: str, interval_s: int, h3_resolution: int):
 
 
 def run(scale: float) -> list[dict]:
-    """Benchmark rows for the harness (bench/run.py)."""
-    from itlake.config import get_settings
-
+    """Benchmark rows for the harness (bench/run.py), on a lake of their own."""
     tmp = Path(tempfile.mkdtemp(prefix="itlake-bench-maas-"))
-    os.environ["ITLAKE_LAKE_ROOT"] = str(tmp / "lake")
-    get_settings.cache_clear()
+    try:
+        with lake_at(tmp / "lake"):
+            return _measure(tmp, scale)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _measure(tmp: Path, scale: float) -> list[dict]:
+    from itlake.config import get_settings
     from itlake.lake.session import get_spark
     from itlake.maas.build import active_timetable, demand_table, read_inputs, release
     from itlake.maas.build import run as build_maas
