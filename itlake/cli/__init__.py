@@ -1,4 +1,4 @@
-"""The `itlake` command: catalogue, demo city, ingest, and what is in the lake.
+"""The `itlake` command: catalogue, demo city, ingest, quality, queries, MaaS, portal and sharing.
 
 itlake catalog list | show CODE | validate | export --format dcat
 itlake demo generate --out DIR | itlake demo run
@@ -7,7 +7,6 @@ itlake tables | itlake status
 itlake quality report [DATASET] | itlake quality docs
 itlake maas report [--date YYYY-MM-DD] [--top N] [--level district|h3_r8]
 itlake portal build | itlake serve | itlake sharing tables | add-recipient NAME --share S --profile F
-itlake tables
 itlake sql "SELECT ..." [--engine spark|fast] [--version N | --as-of TIME] [--format csv] [--out FILE]
 """
 
