@@ -114,6 +114,7 @@ def road_rows():
             "speed_limit_kmh": limit,
             "length_m": 2056.0,
             "geometry": shapely.to_wkb(shapely.LineString(coords)),
+            "src_crs": "WGS-84",
         }
         for rid, (name, cls, lanes, limit, coords) in lines.items()
     ]
@@ -326,7 +327,8 @@ def test_gate_refuses_graded_unshared_and_critical():
     bridges = load_contract("bridge_tunnel")
     open_bridges = entry_with("bridge_tunnel", security_grade="general", critical_infrastructure=False)
     with pytest.raises(
-        PublicationRefused, match=r"exact locations \(lon, lat, src_lon, src_lat\) together with condition"
+        PublicationRefused,
+        match=r"exact locations \(lon, lat, geometry, src_lon, src_lat\) together with condition",
     ):
         check_release(open_bridges, bridges)
 
