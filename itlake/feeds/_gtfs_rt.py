@@ -47,6 +47,16 @@ def read_messages(path: Path, source: str) -> list[tuple[str, object]]:
     return messages
 
 
+def raw_tables(contract: str, records: list[dict], columns: list[str]) -> dict:
+    """{contract: the records as string columns, numbered, with no unsplittable record}."""
+    import pyarrow as pa
+
+    table = pa.table({c: pa.array([r[c] for r in records], pa.string()) for c in columns})
+    n = table.num_rows
+    table = table.append_column("_row_number", pa.array(range(1, n + 1), pa.int64()))
+    return {contract: table.append_column("_raw_error", pa.nulls(n, pa.string()))}
+
+
 def field(message, name: str) -> str | None:
     """A scalar field as text, or None when the message does not set it (proto2 presence)."""
     if not message.HasField(name):

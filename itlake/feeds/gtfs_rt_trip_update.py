@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from itlake.feeds._gtfs_rt import field, read_messages, unknown_id_notices
+from itlake.feeds._gtfs_rt import field, raw_tables, read_messages, unknown_id_notices
 from itlake.feeds.base import BatchContext
 from itlake.feeds.cast import cast_sourced_columns, select_contract
 from itlake.feeds.gtfs_rt_vehicle_position import joined_to_static, with_timestamps
@@ -75,7 +75,6 @@ class TripUpdateFeed:
     contracts = (CONTRACT,)
 
     def read(self, path: Path, ctx: BatchContext) -> dict:
-        import pyarrow as pa
         from google.transit import gtfs_realtime_pb2
 
         records = [
@@ -90,13 +89,7 @@ class TripUpdateFeed:
         else:
             empty = gtfs_realtime_pb2.FeedMessage()
             columns = list(update_records(empty.header, empty.entity.add())[0])
-        table = pa.table({c: pa.array([r[c] for r in records], pa.string()) for c in columns})
-        n = table.num_rows
-        return {
-            CONTRACT: table.append_column("_row_number", pa.array(range(1, n + 1), pa.int64())).append_column(
-                "_raw_error", pa.nulls(n, pa.string())
-            )
-        }
+        return raw_tables(CONTRACT, records, columns)
 
     def validate(self, tables: dict, ctx: BatchContext) -> list:
         return unknown_id_notices(tables[CONTRACT], ctx, ID_KINDS, ctx.source_file)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from itlake.feeds._gtfs_rt import (
     field,
+    raw_tables,
     read_messages,
     seconds_to_timestamp,
     static_trips,
@@ -56,7 +57,6 @@ class VehiclePositionFeed:
     contracts = (CONTRACT,)
 
     def read(self, path: Path, ctx: BatchContext) -> dict:
-        import pyarrow as pa
 
         records = [
             position_record(message.header, entity)
@@ -65,13 +65,7 @@ class VehiclePositionFeed:
             if entity.HasField("vehicle")
         ]
         columns = list(records[0]) if records else _empty_columns()
-        table = pa.table({c: pa.array([r[c] for r in records], pa.string()) for c in columns})
-        n = table.num_rows
-        return {
-            CONTRACT: table.append_column("_row_number", pa.array(range(1, n + 1), pa.int64())).append_column(
-                "_raw_error", pa.nulls(n, pa.string())
-            )
-        }
+        return raw_tables(CONTRACT, records, columns)
 
     def validate(self, tables: dict, ctx: BatchContext) -> list:
         return unknown_id_notices(tables[CONTRACT], ctx, ID_KINDS, ctx.source_file)
