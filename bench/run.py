@@ -208,7 +208,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   {module}: {took:.0f} s", file=sys.stderr, flush=True)
         # Written after every module, so an interrupted run keeps what it measured.
         out.write_text(json.dumps(record(False), indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    _stop_spark()
     final = record(True)
     out.write_text(json.dumps(final, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
@@ -224,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _stop_spark() -> None:
-    """Stop the session the benchmarks shared, if any started one."""
+    """Stop the session the benchmarks shared. Called from the command line only: a caller that
+    already had a session, such as the test suite, keeps it open."""
     if "pyspark" not in sys.modules:
         return
     from pyspark.sql import SparkSession
@@ -235,4 +235,6 @@ def _stop_spark() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    _stop_spark()
+    sys.exit(exit_code)
