@@ -1,8 +1,10 @@
-"""What the vehicle-position parsers share (taxi GPS, BeiDou truck reports): spotting impossible jumps.
+"""What the vehicle-position parsers share (taxi GPS, BeiDou truck reports): their silver step.
 
-A fix is an impossible jump when the vehicle would have had to travel faster than a limit both to
-reach it from its previous fix and to leave it for its next one: a single spike, not a real move.
-Only the spike is flagged, so the track around it stays whole.
+Both pseudonymise the vehicle, keep the source coordinates and system and convert to WGS-84, date
+each fix, and quarantine impossible jumps. A fix is an impossible jump when the vehicle would have
+had to travel faster than a limit both to reach it from its previous fix and to leave it for its
+next one: a single spike, not a real move. Only the spike is flagged, so the track around it stays
+whole.
 """
 
 from __future__ import annotations
@@ -12,6 +14,41 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
+
+    from itlake.feeds.base import BatchContext
+
+
+def positions_to_silver(
+    bronze: DataFrame,
+    contract_name: str,
+    ctx: BatchContext,
+    *,
+    vehicle: str,
+    source: str,
+    max_speed_kmh: float,
+) -> DataFrame:
+    """Silver fixes: `vehicle` is the HMAC of the `source` column (blank is null), `lon`/`lat` WGS-84
+    from `src_lon`/`src_lat` in the entry's declared system, `fix_date`, and jumps as parse errors."""
+    from pyspark.sql import functions as F
+
+    from itlake.contracts import load_contract
+    from itlake.feeds.cast import blank_to_null, cast_sourced_columns, first_error, select_contract
+    from itlake.geo.crs import to_wgs84_columns
+    from itlake.privacy import hmac_sha256_col
+
+    contract = load_contract(contract_name)
+    typed = (
+        cast_sourced_columns(bronze, contract, timezone=ctx.timezone, skip=(vehicle,))
+        .withColumn(vehicle, hmac_sha256_col(blank_to_null(F.col(source)), ctx.pseudonym_key))
+        .withColumn("src_crs", F.lit(ctx.crs))
+        .withColumn("lon", F.col("src_lon"))
+        .withColumn("lat", F.col("src_lat"))
+        .transform(to_wgs84_columns("lon", "lat", ctx.crs))
+        .withColumn("fix_date", F.to_date("fix_time"))
+        .transform(flag_jumps(vehicle, max_speed_kmh))
+    )
+    typed = typed.withColumn("_parse_error", first_error(F.col("_parse_error"), F.col("_jump_error")))
+    return select_contract(typed, contract)
 
 
 def flag_jumps(id_column: str, max_speed_kmh: float) -> Callable[[DataFrame], DataFrame]:

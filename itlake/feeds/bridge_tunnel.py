@@ -17,7 +17,7 @@ from pathlib import Path
 from itlake.feeds._geometry import located_at_source_point
 from itlake.feeds.base import BatchContext
 from itlake.feeds.cast import cast_sourced_columns, first_error, select_contract
-from itlake.feeds.csv_reader import read_csv_strings, read_file_bytes
+from itlake.feeds.csv_reader import read_csv_feed
 
 STRUCTURE_TYPES = {"桥梁": "bridge", "桥": "bridge", "隧道": "tunnel"}
 
@@ -27,15 +27,7 @@ class BridgeTunnelFeed:
     contracts = ("bridge_tunnel",)
 
     def read(self, path: Path, ctx: BatchContext) -> dict:
-        from itlake.contracts import load_contract
-
-        header = [c.source for c in load_contract("bridge_tunnel").columns if c.source]
-        data = read_file_bytes(path)
-        return {
-            "bridge_tunnel": read_csv_strings(
-                data, encoding=ctx.encoding, expected=header, source=ctx.source_file
-            )
-        }
+        return read_csv_feed(path, ctx, "bridge_tunnel")
 
     def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
         from pyspark.sql import functions as F

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from itlake.feeds.base import FeedError
+from itlake.feeds.base import BatchContext, FeedError
 
 PYARROW_ENCODINGS = {"utf-8": "utf8", "utf-8-sig": "utf8"}
 GB_ENCODINGS = frozenset({"gbk", "gb2312", "gb18030"})
@@ -136,3 +136,19 @@ def read_file_bytes(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as err:
         raise FeedError(f"{path}: cannot be read: {err.strerror}") from None
+
+
+def read_csv_feed(path: Path, ctx: BatchContext, contract: str, header: list[str] | None = None) -> dict:
+    """`Feed.read` of a feed that is one CSV file for one contract: {contract: raw string table}.
+
+    The expected header is `header`, or else the contract's `source` columns in contract order.
+    """
+    if header is None:
+        from itlake.contracts import load_contract
+
+        header = [c.source for c in load_contract(contract).columns if c.source]
+    return {
+        contract: read_csv_strings(
+            read_file_bytes(path), encoding=ctx.encoding, expected=header, source=ctx.source_file
+        )
+    }

@@ -14,7 +14,7 @@ from pathlib import Path
 from itlake.feeds._geometry import located_at_source_point
 from itlake.feeds.base import BatchContext
 from itlake.feeds.cast import cast_sourced_columns, first_error, select_contract
-from itlake.feeds.csv_reader import read_csv_strings, read_file_bytes
+from itlake.feeds.csv_reader import read_csv_feed
 
 YES_NO = {"是": True, "否": False}
 
@@ -24,15 +24,7 @@ class NevChargingStationFeed:
     contracts = ("nev_charging_station",)
 
     def read(self, path: Path, ctx: BatchContext) -> dict:
-        from itlake.contracts import load_contract
-
-        header = [c.source for c in load_contract("nev_charging_station").columns if c.source]
-        data = read_file_bytes(path)
-        return {
-            "nev_charging_station": read_csv_strings(
-                data, encoding=ctx.encoding, expected=header, source=ctx.source_file
-            )
-        }
+        return read_csv_feed(path, ctx, "nev_charging_station")
 
     def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
         from pyspark.sql import functions as F

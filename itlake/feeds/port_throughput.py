@@ -13,7 +13,7 @@ from pathlib import Path
 
 from itlake.feeds.base import BatchContext
 from itlake.feeds.cast import cast_sourced_columns, select_contract
-from itlake.feeds.csv_reader import read_csv_strings, read_file_bytes
+from itlake.feeds.csv_reader import read_csv_feed
 
 DIRECTIONS = {"进港": "inbound", "出港": "outbound"}
 TRADES = {"外贸": "foreign", "内贸": "domestic"}
@@ -26,15 +26,7 @@ class PortThroughputFeed:
     contracts = ("port_throughput",)
 
     def read(self, path: Path, ctx: BatchContext) -> dict:
-        from itlake.contracts import load_contract
-
-        header = [c.source for c in load_contract("port_throughput").columns if c.source]
-        data = read_file_bytes(path)
-        return {
-            "port_throughput": read_csv_strings(
-                data, encoding=ctx.encoding, expected=header, source=ctx.source_file
-            )
-        }
+        return read_csv_feed(path, ctx, "port_throughput")
 
     def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
         from pyspark.sql import functions as F

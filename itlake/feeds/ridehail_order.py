@@ -23,7 +23,7 @@ from pathlib import Path
 
 from itlake.feeds.base import BatchContext
 from itlake.feeds.cast import cast_sourced_columns, select_contract
-from itlake.feeds.csv_reader import read_csv_strings, read_file_bytes
+from itlake.feeds.csv_reader import read_csv_feed
 
 HEADER = [
     "CompanyId",
@@ -55,12 +55,7 @@ class RidehailOrderFeed:
     contracts = ("ridehail_order",)
 
     def read(self, path: Path, ctx: BatchContext) -> dict:
-        data = read_file_bytes(path)
-        return {
-            "ridehail_order": read_csv_strings(
-                data, encoding=ctx.encoding, expected=HEADER, source=ctx.source_file
-            )
-        }
+        return read_csv_feed(path, ctx, "ridehail_order", HEADER)
 
     def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
         from pyspark.sql import functions as F

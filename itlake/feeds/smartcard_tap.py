@@ -16,7 +16,7 @@ from pathlib import Path
 
 from itlake.feeds.base import BatchContext
 from itlake.feeds.cast import cast_sourced_columns, select_contract
-from itlake.feeds.csv_reader import read_csv_strings, read_file_bytes
+from itlake.feeds.csv_reader import read_csv_feed
 
 HEADER = [
     "deal_date",
@@ -40,12 +40,7 @@ class SmartcardTapFeed:
     contracts = ("smartcard_tap",)
 
     def read(self, path: Path, ctx: BatchContext) -> dict:
-        data = read_file_bytes(path)
-        return {
-            "smartcard_tap": read_csv_strings(
-                data, encoding=ctx.encoding, expected=HEADER, source=ctx.source_file
-            )
-        }
+        return read_csv_feed(path, ctx, "smartcard_tap", HEADER)
 
     def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
         from pyspark.sql import functions as F

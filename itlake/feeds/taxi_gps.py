@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from itlake.feeds._positions import flag_jumps
+from itlake.feeds._positions import positions_to_silver
 from itlake.feeds.base import BatchContext
-from itlake.feeds.cast import cast_sourced_columns, select_contract
-from itlake.feeds.csv_reader import read_csv_strings, read_file_bytes
+from itlake.feeds.csv_reader import read_csv_feed
 
 HEADER = ["VehicleNum", "time", "lon", "lat", "OpenStatus", "Speed"]
 MAX_SPEED_KMH = 200.0
@@ -24,34 +23,12 @@ class TaxiGpsFeed:
     contracts = ("taxi_gps",)
 
     def read(self, path: Path, ctx: BatchContext) -> dict:
-        data = read_file_bytes(path)
-        return {
-            "taxi_gps": read_csv_strings(data, encoding=ctx.encoding, expected=HEADER, source=ctx.source_file)
-        }
+        return read_csv_feed(path, ctx, "taxi_gps", HEADER)
 
     def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
-        from pyspark.sql import functions as F
-
-        from itlake.contracts import load_contract
-        from itlake.feeds.cast import blank_to_null, first_error
-        from itlake.geo.crs import to_wgs84_columns
-        from itlake.privacy import hmac_sha256_col
-
-        contract = load_contract(contract_name)
-        typed = cast_sourced_columns(bronze, contract, timezone=ctx.timezone, skip=("vehicle_id",))
-        typed = (
-            typed.withColumn(
-                "vehicle_id", hmac_sha256_col(blank_to_null(F.col("VehicleNum")), ctx.pseudonym_key)
-            )
-            .withColumn("src_crs", F.lit(ctx.crs))
-            .withColumn("lon", F.col("src_lon"))
-            .withColumn("lat", F.col("src_lat"))
-            .transform(to_wgs84_columns("lon", "lat", ctx.crs))
-            .withColumn("fix_date", F.to_date("fix_time"))
-            .transform(flag_jumps("vehicle_id", MAX_SPEED_KMH))
+        return positions_to_silver(
+            bronze, contract_name, ctx, vehicle="vehicle_id", source="VehicleNum", max_speed_kmh=MAX_SPEED_KMH
         )
-        typed = typed.withColumn("_parse_error", first_error(F.col("_parse_error"), F.col("_jump_error")))
-        return select_contract(typed, contract)
 
 
 FEED = TaxiGpsFeed()

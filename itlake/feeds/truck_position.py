@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from itlake.feeds._positions import flag_jumps
+from itlake.feeds._positions import positions_to_silver
 from itlake.feeds.base import BatchContext
-from itlake.feeds.cast import cast_sourced_columns, select_contract
-from itlake.feeds.csv_reader import read_csv_strings, read_file_bytes
+from itlake.feeds.csv_reader import read_csv_feed
 
 # Heavy trucks are governed to 89-100 km/h; 180 km/h leaves room for noise between close fixes.
 MAX_SPEED_KMH = 180.0
@@ -30,37 +29,12 @@ class TruckPositionFeed:
     contracts = ("truck_position",)
 
     def read(self, path: Path, ctx: BatchContext) -> dict:
-        from itlake.contracts import load_contract
-
-        header = [c.source for c in load_contract("truck_position").columns if c.source]
-        data = read_file_bytes(path)
-        return {
-            "truck_position": read_csv_strings(
-                data, encoding=ctx.encoding, expected=header, source=ctx.source_file
-            )
-        }
+        return read_csv_feed(path, ctx, "truck_position")
 
     def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
-        from pyspark.sql import functions as F
-
-        from itlake.contracts import load_contract
-        from itlake.feeds.cast import blank_to_null, first_error
-        from itlake.geo.crs import to_wgs84_columns
-        from itlake.privacy import hmac_sha256_col
-
-        contract = load_contract(contract_name)
-        typed = cast_sourced_columns(bronze, contract, timezone=ctx.timezone, skip=("plate_id",))
-        typed = (
-            typed.withColumn("plate_id", hmac_sha256_col(blank_to_null(F.col("车牌号")), ctx.pseudonym_key))
-            .withColumn("src_crs", F.lit(ctx.crs))
-            .withColumn("lon", F.col("src_lon"))
-            .withColumn("lat", F.col("src_lat"))
-            .transform(to_wgs84_columns("lon", "lat", ctx.crs))
-            .withColumn("fix_date", F.to_date("fix_time"))
-            .transform(flag_jumps("plate_id", MAX_SPEED_KMH))
+        return positions_to_silver(
+            bronze, contract_name, ctx, vehicle="plate_id", source="车牌号", max_speed_kmh=MAX_SPEED_KMH
         )
-        typed = typed.withColumn("_parse_error", first_error(F.col("_parse_error"), F.col("_jump_error")))
-        return select_contract(typed, contract)
 
 
 FEED = TruckPositionFeed()
