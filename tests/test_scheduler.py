@@ -49,7 +49,7 @@ PIPELINE = ["itlake_ingest_mobility", "itlake_gold", "itlake_publish"]
 FEEDS = ("taxi_gps", "waybill")
 # taxi GPS, taxi trips, OD taxi hourly (open data), waybills.
 ENTRIES = ("03.02.001", "03.02.002", "05.01.001", "04.01.001")
-RUNS_TIMEOUT = 1800  # seconds, from the start of the Airflow processes to the last successful run
+RUNS_TIMEOUT = 2400  # seconds, from the start of the Airflow processes to the last successful run
 WAYBILL_TABLES = ("bronze/waybill", "silver/waybill", "silver/waybill_leg", "quarantine/waybill")
 
 
@@ -85,7 +85,7 @@ def _city(inbox: Path) -> None:
 class Api:
     def __init__(self, port: int):
         self.base = f"http://127.0.0.1:{port}"
-        with urllib.request.urlopen(f"{self.base}/auth/token", timeout=30) as response:
+        with urllib.request.urlopen(f"{self.base}/auth/token", timeout=180) as response:
             self.token = json.load(response)["access_token"]
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
@@ -95,7 +95,7 @@ class Api:
             data=json.dumps(body).encode() if body is not None else None,
             headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=180) as response:
             return json.load(response)
 
     def runs(self, dag_id: str) -> list[dict]:
@@ -172,6 +172,10 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path, re
     assert backfill.returncode == 0, backfill.stdout[-3000:]
 
     group = ProcessGroup(tmp_path / "logs")
+    # One budget for all the waiting: on an idle machine the runs take a few minutes; the margin is
+    # for a machine shared with other work, where the API server may take minutes to start and a
+    # Spark job ten.
+    deadline = time.monotonic() + RUNS_TIMEOUT
     try:
         api_server = group.start(
             "api-server",
@@ -180,16 +184,13 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path, re
         )
         for component in ("scheduler", "dag-processor", "triggerer"):
             group.start(component, [str(BIN / "airflow"), component], env)
-        wait_for_port(port, 300, api_server, group.logs / "api-server.log")
+        wait_for_port(port, deadline - time.monotonic(), api_server, group.logs / "api-server.log")
         api = Api(port)
 
         def parsed():
             dags = {d["dag_id"] for d in api.call("GET", "/dags?limit=100")["dags"]}
             return set(PIPELINE) | {"itlake_ingest_freight"} <= dags
 
-        # One budget for all the waiting: on an idle machine the runs take a few minutes; the
-        # margin is for a machine shared with other work, where a Spark job may take ten.
-        deadline = time.monotonic() + RUNS_TIMEOUT
         _wait(parsed, deadline, "the DAGs to be parsed", group)
         for dag_id in [*PIPELINE, "itlake_ingest_freight"]:
             api.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
