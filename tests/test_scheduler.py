@@ -150,6 +150,9 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path, re
         AIRFLOW__API__SECRET_KEY="itlake-test-secret-key-not-for-production",
         AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="10",
         AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="2",
+        # A task's supervisor talks to the API server (on SQLite) all along; the default 5 s wait
+        # for an answer killed tasks when the machine was busy (httpx.ReadTimeout in scheduler.log).
+        AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT="120",
         AIRFLOW__OPENLINEAGE__TRANSPORT=json.dumps(
             {"type": "file", "log_file_path": str(home / "openlineage.json"), "append": True}
         ),
