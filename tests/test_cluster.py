@@ -83,7 +83,8 @@ def cluster(tmp_path_factory):
             ],
             env,
         )
-        wait_for_port(webui, 180, master, work / "logs" / "master.log")
+        # A JVM may take minutes to start when the machine is shared with other work.
+        wait_for_port(webui, 600, master, work / "logs" / "master.log")
         worker = group.start(
             "worker",
             [
@@ -104,7 +105,7 @@ def cluster(tmp_path_factory):
             ],
             env,
         )
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 600
         while _master_state(webui).get("aliveworkers", 0) < 1:
             if worker.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError((work / "logs" / "worker.log").read_text(errors="replace")[-3000:])
