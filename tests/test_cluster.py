@@ -34,7 +34,7 @@ def _spark_home() -> Path:
 
 
 def _master_state(webui_port: int) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{webui_port}/json", timeout=10) as response:
+    with urllib.request.urlopen(f"http://127.0.0.1:{webui_port}/json", timeout=120) as response:
         return json.load(response)
 
 
