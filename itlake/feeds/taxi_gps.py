@@ -3,14 +3,15 @@
 Times are local (the catalogue entry's time zone); coordinates are in the entry's declared system
 and are converted to WGS-84, with the originals kept in `src_lon`, `src_lat`, `src_crs`. A fix
 that implies travel faster than 200 km/h both from the previous fix and to the next one of the
-same vehicle is an impossible jump and is quarantined.
+same vehicle is an impossible jump and is quarantined; so are swapped coordinates and fixes dated
+after the day following the batch's logical date (itlake/feeds/_positions.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from itlake.feeds._positions import flag_jumps
+from itlake.feeds._positions import flag_implausible_fixes
 from itlake.feeds.base import BatchContext
 from itlake.feeds.cast import cast_sourced_columns, select_contract
 from itlake.feeds.csv_reader import read_csv_strings, read_file_bytes
@@ -48,9 +49,9 @@ class TaxiGpsFeed:
             .withColumn("lat", F.col("src_lat"))
             .transform(to_wgs84_columns("lon", "lat", ctx.crs))
             .withColumn("fix_date", F.to_date("fix_time"))
-            .transform(flag_jumps("vehicle_id", MAX_SPEED_KMH))
+            .transform(flag_implausible_fixes("vehicle_id", MAX_SPEED_KMH, contract, ctx.logical_date))
         )
-        typed = typed.withColumn("_parse_error", first_error(F.col("_parse_error"), F.col("_jump_error")))
+        typed = typed.withColumn("_parse_error", first_error(F.col("_parse_error"), F.col("_fix_error")))
         return select_contract(typed, contract)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from itlake.feeds._positions import flag_jumps
+from itlake.feeds._positions import flag_implausible_fixes
 from itlake.feeds.base import BatchContext
 from itlake.feeds.cast import cast_sourced_columns, select_contract
 from itlake.feeds.csv_reader import read_csv_strings, read_file_bytes
@@ -57,9 +57,9 @@ class TruckPositionFeed:
             .withColumn("lat", F.col("src_lat"))
             .transform(to_wgs84_columns("lon", "lat", ctx.crs))
             .withColumn("fix_date", F.to_date("fix_time"))
-            .transform(flag_jumps("plate_id", MAX_SPEED_KMH))
+            .transform(flag_implausible_fixes("plate_id", MAX_SPEED_KMH, contract, ctx.logical_date))
         )
-        typed = typed.withColumn("_parse_error", first_error(F.col("_parse_error"), F.col("_jump_error")))
+        typed = typed.withColumn("_parse_error", first_error(F.col("_parse_error"), F.col("_fix_error")))
         return select_contract(typed, contract)
 
 
