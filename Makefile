@@ -34,6 +34,12 @@ test: $(STAMP)
 bench: $(STAMP)
 	@$(BIN)/python -m bench.run
 
+# The bad-input corpus (tests/fixtures/bad/cases.yaml) in a fresh temporary lake: one line per case,
+# then cases tried, cases passed and rows lost; exits 1 unless every case passed and none was lost.
+.PHONY: reliability
+reliability: $(STAMP)
+	@$(BIN)/python -m itlake.reliability
+
 lint: $(STAMP)
 	@$(BIN)/ruff check .
 

@@ -32,6 +32,10 @@ DEFAULT_ARGS = {
     "retry_delay": pendulum.duration(minutes=1),
     # After the last retry: `itlake status` shows the failure (the Airflow UI shows it anyway).
     "on_failure_callback": record_failure,
+    # Every task writes its Delta tables; two runs of it at once (a backfill counts its runs apart
+    # from the scheduled ones, an asset may trigger a run while the last one works) would race
+    # for the same commits. One instance of a task at a time, across all runs of its DAG.
+    "max_active_tis_per_dag": 1,
 }
 
 # Catalogue update cycles as Airflow schedules; a family DAG runs at its most frequent cycle.

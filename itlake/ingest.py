@@ -166,7 +166,8 @@ def promote(
 
     if raw_table.num_rows == 0:
         # A file with a header and no records (GTFS allows it): nothing to land, nothing lost.
-        row = _finish(row)
+        message = f"{ctx.source_file}: no records for {contract_name}, nothing to promote"
+        row = _finish(replace(row, message=message))
         row.check()
         return row
     contract = load_contract(contract_name)

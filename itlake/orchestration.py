@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import deque
 from pathlib import Path
 
 from itlake.config import get_settings
@@ -36,17 +37,21 @@ def spark_submit_command(job: str, args: list[str]) -> list[str]:
 def submit(job: str, args: list[str]) -> dict:
     """Run one job to completion, echoing its output; return the result it printed."""
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
-    process = subprocess.run(
-        spark_submit_command(job, args), env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
     result: dict = {}
-    for line in process.stdout.splitlines():
-        print(line)
-        if line.startswith(RESULT_PREFIX):
-            result = json.loads(line[len(RESULT_PREFIX) :])
+    tail: deque[str] = deque(maxlen=20)
+    # Each line is echoed as it comes, so the task log shows a job's progress while it runs (and
+    # up to where it got, when the task is killed).
+    with subprocess.Popen(
+        spark_submit_command(job, args), env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    ) as process:
+        for line in process.stdout:
+            line = line.rstrip("\n")
+            print(line, flush=True)
+            tail.append(line)
+            if line.startswith(RESULT_PREFIX):
+                result = json.loads(line[len(RESULT_PREFIX) :])
     if process.returncode != 0 or not result.get("ok"):
-        tail = "\n".join(process.stdout.splitlines()[-20:])
         raise JobFailedError(
-            f"job {job} failed (exit {process.returncode}): {result.get('error', '')}\n{tail}"
+            f"job {job} failed (exit {process.returncode}): {result.get('error', '')}\n" + "\n".join(tail)
         )
     return result

@@ -36,8 +36,33 @@ def wait_for_port(
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
 
 
+def session_members(sid: int) -> list[int]:
+    """Every live process of session `sid`. A process started with `start_new_session` leads its
+    session; the Airflow scheduler's task workers move to process groups of their own but stay in
+    it, so killing the session (not just the group) reaches them and the JVMs they started."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        # After the command: state, ppid, pgrp, session; a zombie is already dead.
+        if int(fields[3]) == sid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def kill_session(sid: int) -> None:
+    for pid in session_members(sid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 class ProcessGroup:
-    """Processes started in their own sessions; `stop()` kills every group, even after a failure."""
+    """Processes started in their own sessions; `stop()` kills every process of every session,
+    even after a failure."""
 
     def __init__(self, logs: Path):
         self.logs = logs
@@ -62,11 +87,8 @@ class ProcessGroup:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
-            # The group may hold children (spark-submit, task runners) after its leader exits.
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            # The session may hold children (task workers, spark-submit) after its leader exits.
+            kill_session(process.pid)
             process.wait()
 
     def alive(self) -> list[int]:
@@ -103,16 +125,13 @@ def run_group(command: list[str], env: dict, timeout: float) -> subprocess.Compl
     try:
         out, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        kill_session(process.pid)
         out, _ = process.communicate()
         raise TimeoutError(
             f"{' '.join(command[:4])} overran {timeout:.0f} s; its last output:\n{out[-3000:]}"
         ) from None
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        kill_session(process.pid)
         process.wait()
     return subprocess.CompletedProcess(command, process.returncode, out, "")
 

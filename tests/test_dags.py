@@ -44,6 +44,7 @@ def test_policy_tags_owner_retries(dagbag):
         for task in dag.tasks:
             assert task.retries >= 2, f"{dag_id}.{task.task_id}"
             assert task.owner == "itlake", f"{dag_id}.{task.task_id}"
+            assert task.max_active_tis_per_dag == 1, f"{dag_id}.{task.task_id}"
 
 
 def test_ingest_tasks_come_from_the_catalogue(dagbag):

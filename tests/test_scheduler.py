@@ -1,13 +1,20 @@
 """A real Airflow 3 on loopback: api-server, scheduler, dag-processor and triggerer on SQLite in a
 temporary AIRFLOW_HOME, running the project's DAGs on a tiny demo city.
 
-1. The pipeline, triggered through the REST API (/api/v2, a JWT from /auth/token): the mobility
-   ingest DAG for the demo date; its asset event schedules gold, whose event schedules MaaS and
-   publish. The test waits for all four, then checks the tables against the ledger.
-2. `airflow backfill create` over three demo days of the freight DAG gives the same waybill
-   tables (rows and a content hash) as running the same job for each day in turn.
+The DAGs are generated from a catalogue with the entries this test runs (copied from catalog/):
+taxi GPS and its derived trip and open OD tables (mobility), and waybills (freight). So the
+mobility ingest DAG has one task, the freight ingest DAG runs daily (the waybill cycle; the full
+freight family runs hourly, at the truck-position cycle) and the publish DAG releases one dataset.
 
-Every process the test starts is in its own process group and is killed in a `finally`.
+1. The pipeline, triggered through the REST API (/api/v2, a JWT from /auth/token): the mobility
+   ingest DAG for the demo date; its asset event schedules gold, whose event schedules publish.
+   The test waits for all three, then checks the tables against the ledger.
+2. `airflow backfill create` over three demo days of the freight DAG gives the same waybill
+   tables (rows and a content hash) as running the ingest for each day in turn.
+
+The demo days lie in the past, so the runs the scheduler makes on its own for today (the DAGs
+are unpaused) find an empty inbox and skip. Every process the test starts leads its own session,
+and every process of those sessions is killed in a `finally`.
 """
 
 from __future__ import annotations
@@ -23,23 +30,47 @@ from pathlib import Path
 
 import pytest
 
-from tests._services import BIN, ProcessGroup, airflow, airflow_env, free_port, wait_for_port
+from tests._services import (
+    BIN,
+    REPO,
+    ProcessGroup,
+    airflow,
+    airflow_env,
+    free_port,
+    session_members,
+    wait_for_port,
+)
 from tests.test_cluster import table_digest
 
-# This run has not yet been seen to pass on this machine (it was written while the machine was
-# shared and overloaded), so CI leaves it out until it has: set ITLAKE_SCHEDULER_TEST=1 to run it.
+# Not yet seen to pass here: every attempt so far ran while the shared 2-core machine was at a
+# load of 20-45 and timed out (README, "A real scheduler"). CI leaves it out until it has passed;
+# set ITLAKE_SCHEDULER_TEST=1 to run it.
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         os.environ.get("ITLAKE_SCHEDULER_TEST") != "1",
-        reason="real-scheduler run not yet verified here; set ITLAKE_SCHEDULER_TEST=1 to run it",
+        reason="real-scheduler run not yet seen to pass here; set ITLAKE_SCHEDULER_TEST=1 to run it",
     ),
 ]
 
-DAY = date(2026, 11, 27)
+DAY = date(2026, 3, 2)
 DAYS = [DAY + timedelta(days=n) for n in range(3)]
-PIPELINE = ["itlake_ingest_mobility", "itlake_gold", "itlake_maas", "itlake_publish"]
-WAYBILL_TABLES = ("bronze/waybill", "silver/waybill", "quarantine/waybill")
+PIPELINE = ["itlake_ingest_mobility", "itlake_gold", "itlake_publish"]
+FEEDS = ("taxi_gps", "waybill")
+# taxi GPS, taxi trips, OD taxi hourly (open data), waybills.
+ENTRIES = ("03.02.001", "03.02.002", "05.01.001", "04.01.001")
+RUNS_TIMEOUT = 2400  # seconds, from the start of the Airflow processes to the last successful run
+WAYBILL_TABLES = ("bronze/waybill", "silver/waybill", "silver/waybill_leg", "quarantine/waybill")
+
+
+def _catalog(folder: Path) -> Path:
+    """The entries of ENTRIES, copied from the project's catalogue."""
+    folder.mkdir()
+    shutil.copy(REPO / "catalog" / "classes.yaml", folder)
+    for code in ENTRIES:
+        (path,) = (REPO / "catalog").glob(f"{code}_*.yaml")
+        shutil.copy(path, folder)
+    return folder
 
 
 def _city(inbox: Path) -> None:
@@ -51,18 +82,20 @@ def _city(inbox: Path) -> None:
     for day in DAYS:
         generate_city(inbox, scale=0.05, seed=11, date=day)
         files += json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))["files"]
-    manifest = json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
-    (inbox / "manifest.json").write_text(json.dumps({**manifest, "files": files}), encoding="utf-8")
-    for feed in ("gtfs", "road_network"):
-        shutil.rmtree(inbox / feed)
+    for folder in inbox.iterdir():
+        if folder.is_dir() and folder.name not in FEEDS:
+            shutil.rmtree(folder)
     for day in DAYS[1:]:
         shutil.rmtree(inbox / "taxi_gps" / day.isoformat())
+    manifest = json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
+    kept = [f for f in files if (inbox / f["path"]).exists()]
+    (inbox / "manifest.json").write_text(json.dumps({**manifest, "files": kept}), encoding="utf-8")
 
 
 class Api:
     def __init__(self, port: int):
         self.base = f"http://127.0.0.1:{port}"
-        with urllib.request.urlopen(f"{self.base}/auth/token", timeout=30) as response:
+        with urllib.request.urlopen(f"{self.base}/auth/token", timeout=180) as response:
             self.token = json.load(response)["access_token"]
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
@@ -72,38 +105,49 @@ class Api:
             data=json.dumps(body).encode() if body is not None else None,
             headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=180) as response:
             return json.load(response)
 
     def runs(self, dag_id: str) -> list[dict]:
         return self.call("GET", f"/dags/{dag_id}/dagRuns?limit=100")["dag_runs"]
 
+    def failing(self) -> list[str]:
+        """Task instances that failed or wait for a retry, in any run of any DAG (the DAGs retry
+        twice, a minute apart: waiting for that would hide the first failure for minutes)."""
+        found = self.call("GET", "/dags/~/dagRuns/~/taskInstances?state=failed&state=up_for_retry")
+        return [f"{t['dag_id']}.{t['task_id']} ({t['dag_run_id']})" for t in found["task_instances"]]
 
-def _wait(condition, timeout: float, what: str, group: ProcessGroup):
-    deadline = time.monotonic() + timeout
+
+def _wait(condition, deadline: float, what: str, group: ProcessGroup, api: Api | None = None):
+    """Poll `condition` every 5 s until it returns something true or `deadline` (monotonic) passes."""
     while time.monotonic() < deadline:
         if len(group.alive()) < len(group.processes):
             raise RuntimeError(f"an Airflow process died while waiting for {what}; logs in {group.logs}")
+        failing = []
         try:
-            result = condition()
+            failing = api.failing() if api else []
+            result = None if failing else condition()
         except (TimeoutError, urllib.error.URLError):
             result = None  # the API server answers slowly while Spark jobs hold the CPUs
+        assert not failing, f"waiting for {what}: {failing} failed; task logs in {group.logs.parent}"
         if result:
             return result
         time.sleep(5)
-    raise TimeoutError(f"{what} did not happen within {timeout:.0f} s; logs in {group.logs}")
+    raise TimeoutError(f"{what} did not happen in time; logs in {group.logs}")
 
 
-def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path):
+def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path, request):
     from itlake.status import table_facts
 
     home, lake, inbox = tmp_path / "airflow", tmp_path / "lake", tmp_path / "inbox"
+    catalog = _catalog(tmp_path / "catalog")
     _city(inbox)
     port = free_port()
     env = airflow_env(
         home,
         lake,
         inbox,
+        ITLAKE_CATALOG_DIR=str(catalog),
         AIRFLOW__CORE__EXECUTOR="LocalExecutor",
         # The log servers of the scheduler and the triggerer, on free ports rather than 8793/8794.
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
@@ -116,30 +160,35 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path):
         AIRFLOW__API__SECRET_KEY="itlake-test-secret-key-not-for-production",
         AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="10",
         AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="2",
-        # Retries would hide a failure for minutes; the policy of the DAGs is tested elsewhere.
-        AIRFLOW__CORE__DEFAULT_TASK_RETRIES="0",
+        # A task's supervisor talks to the API server (on SQLite) all along; the default 5 s wait
+        # for an answer killed tasks when the machine was busy (httpx.ReadTimeout in scheduler.log).
+        AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT="120",
         AIRFLOW__OPENLINEAGE__TRANSPORT=json.dumps(
             {"type": "file", "log_file_path": str(home / "openlineage.json"), "append": True}
         ),
         AIRFLOW__OPENLINEAGE__EXTRACTORS="itlake.lineage.ItlakeTaskExtractor",
     )
-    migrated = airflow("db", "migrate", env=env, timeout=600)
+    started = time.monotonic()
+    migrated = airflow("db", "migrate", env=env, timeout=900)
     assert migrated.returncode == 0, migrated.stdout[-3000:]
 
     # The freight backfill: three Shanghai service days. Created before the other processes start,
     # since the CLI writes to the same SQLite file the scheduler holds locked under load.
-    reserialized = airflow("dags", "reserialize", env=env, timeout=600)
+    reserialized = airflow("dags", "reserialize", env=env, timeout=900)
     assert reserialized.returncode == 0, reserialized.stdout[-3000:]
     backfill = airflow(
         "backfill", "create", "--dag-id", "itlake_ingest_freight",
         "--from-date", f"{DAYS[0].isoformat()}T00:00:00+08:00",
         "--to-date", f"{DAYS[-1].isoformat()}T00:00:00+08:00",
-        env=env, timeout=300,
+        env=env, timeout=900,
     )  # fmt: skip
     assert backfill.returncode == 0, backfill.stdout[-3000:]
 
     group = ProcessGroup(tmp_path / "logs")
-    started = time.monotonic()
+    # One budget for all the waiting: on an idle machine the runs take a few minutes; the margin is
+    # for a machine shared with other work, where the API server may take minutes to start and a
+    # Spark job ten.
+    deadline = time.monotonic() + RUNS_TIMEOUT
     try:
         api_server = group.start(
             "api-server",
@@ -148,14 +197,14 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path):
         )
         for component in ("scheduler", "dag-processor", "triggerer"):
             group.start(component, [str(BIN / "airflow"), component], env)
-        wait_for_port(port, 300, api_server, group.logs / "api-server.log")
+        wait_for_port(port, deadline - time.monotonic(), api_server, group.logs / "api-server.log")
         api = Api(port)
 
         def parsed():
             dags = {d["dag_id"] for d in api.call("GET", "/dags?limit=100")["dags"]}
             return set(PIPELINE) | {"itlake_ingest_freight"} <= dags
 
-        _wait(parsed, 300, "the DAGs to be parsed", group)
+        _wait(parsed, deadline, "the DAGs to be parsed", group)
         for dag_id in [*PIPELINE, "itlake_ingest_freight"]:
             api.call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
 
@@ -177,20 +226,23 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path):
             return check
 
         mobility = _wait(
-            finished("itlake_ingest_mobility", run_type="manual"), 900, "the mobility run", group
+            finished("itlake_ingest_mobility", run_type="manual"), deadline, "the mobility run", group, api
         )
-        gold = _wait(finished("itlake_gold"), 600, "the gold run", group)
-        for dag_id in ("itlake_maas", "itlake_publish"):
-            _wait(finished(dag_id), 600, f"the {dag_id} run", group)
-        backfilled = _wait(finished("itlake_ingest_freight", 3, "backfill"), 900, "the backfill", group)
+        gold = _wait(finished("itlake_gold"), deadline, "the gold run", group, api)
+        published = _wait(finished("itlake_publish"), deadline, "the publish run", group, api)
+        backfilled = _wait(
+            finished("itlake_ingest_freight", 3, "backfill"), deadline, "the backfill", group, api
+        )
         wall = time.monotonic() - started
     finally:
         group.stop()
     assert group.alive() == []
+    assert [session_members(p.pid) for p in group.processes] == [[]] * 4
     print(f"scheduler run: pipeline and backfill done in {wall:.0f} s")
 
     assert mobility[0]["logical_date"].startswith(DAY.isoformat())
     assert [r["run_type"] for r in gold] == ["asset_triggered"]
+    assert [r["run_type"] for r in published] == ["asset_triggered"]
     assert sorted(r["logical_date"][:10] for r in backfilled) == [
         (d - timedelta(days=1)).isoformat() for d in DAYS
     ]
@@ -203,7 +255,6 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path):
     assert [(r["status"], str(r["logical_date"])) for r in taxi] == [("promoted", DAY.isoformat())]
     assert table_facts(str(lake / "silver" / "taxi_gps"))["rows"] == taxi[0]["rows_promoted"]
     assert table_facts(str(lake / "gold" / "taxi_trip"))["rows"] > 0
-    assert table_facts(str(lake / "gold" / "maas_taxi_zone_hour"))["rows"] > 0
     waybills = sorted((str(r["logical_date"]), r["status"]) for r in ledger if r["table"] == "waybill")
     assert waybills == [(d.isoformat(), "promoted") for d in DAYS]
 
@@ -217,17 +268,19 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path):
     assert [(d["namespace"], d["name"]) for d in gold_done[0]["inputs"]] == [("itlake", "03.02.001")]
     assert [(d["namespace"], d["name"]) for d in gold_done[0]["outputs"]] == [("itlake", "03.02.002")]
 
-    # The backfill gives the same waybill tables as running the job for each day in turn.
+    # The backfill gives the same waybill tables as running the ingest for each day in turn, with
+    # the test session's Spark (the body of jobs/ingest.py), now that the Airflow processes are gone.
     from itlake.config import get_settings
-    from itlake.orchestration import submit
+    from itlake.pipeline import ingest_resource
 
+    spark = request.getfixturevalue("spark")
     daily = tmp_path / "daily-lake"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ITLAKE_LAKE_ROOT", str(daily))
         patch.setenv("ITLAKE_INBOX", str(inbox))
         get_settings.cache_clear()
         for day in DAYS:
-            submit("ingest", ["--code", "waybill", "--logical-date", day.isoformat()])
+            ingest_resource(spark, "waybill", day)
     get_settings.cache_clear()
     assert {t: table_digest(lake / t) for t in WAYBILL_TABLES} == {
         t: table_digest(daily / t) for t in WAYBILL_TABLES

@@ -130,10 +130,41 @@ def gbfs_timestamp(raw_name: str):
 
     raw = F.col(f"`{raw_name}`")
     value = blank_to_null(raw)
+    seconds = value.rlike("^[0-9]{1,11}$")
+    # 13 digits are epoch milliseconds (a common collector bug): read as seconds they would land
+    # tens of thousands of years ahead, so they are refused with the reason rather than typed.
+    millis = value.rlike("^[0-9]{12,}$")
+    # Without an offset, text is local time of an unknown zone; Spark would read it as UTC.
+    unzoned = value.rlike("^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]") & ~value.rlike(
+        "(?i)(Z|[+-][0-9]{2}:?[0-9]{2})$"
+    )
     posix = F.timestamp_seconds(value.try_cast("long"))
     # Spark's cast reads RFC 3339 with its offset ("2023-07-17T13:34:13+02:00", "...Z") into UTC.
-    typed = F.when(value.rlike("^[0-9]+$"), posix).otherwise(value.try_cast("timestamp"))
-    return typed, parse_error(raw_name, raw, typed, "timestamp (POSIX seconds or RFC 3339)")
+    typed = (
+        F.when(seconds, posix)
+        .when(millis | unzoned, F.lit(None).cast("timestamp"))
+        .otherwise(value.try_cast("timestamp"))
+    )
+    error = (
+        F.when(
+            millis,
+            F.concat(
+                F.lit(f"{raw_name}='"),
+                raw,
+                F.lit("' looks like epoch milliseconds; GBFS times are POSIX seconds"),
+            ),
+        )
+        .when(
+            unzoned,
+            F.concat(
+                F.lit(f"{raw_name}='"),
+                raw,
+                F.lit("' has no UTC offset; GBFS times are RFC 3339 with Z or +hh:mm"),
+            ),
+        )
+        .otherwise(parse_error(raw_name, raw, typed, "timestamp (POSIX seconds or RFC 3339)"))
+    )
+    return typed, error
 
 
 def localized_text(raw_name: str, preferred: str = "zh"):

@@ -1,10 +1,15 @@
-"""What the vehicle-position parsers share (taxi GPS, BeiDou truck reports): their silver step.
+"""What the vehicle-position parsers share (taxi GPS, BeiDou truck reports): their silver step, and
+spotting fixes that cannot be right.
 
-Both pseudonymise the vehicle, keep the source coordinates and system and convert to WGS-84, date
-each fix, and quarantine impossible jumps. A fix is an impossible jump when the vehicle would have
-had to travel faster than a limit both to reach it from its previous fix and to leave it for its
-next one: a single spike, not a real move. Only the spike is flagged, so the track around it stays
-whole.
+Both pseudonymise the vehicle, keep the source coordinates and system and convert to WGS-84, and
+date each fix.
+
+A fix is an impossible jump when the vehicle would have had to travel faster than a limit both to
+reach it from its previous fix and to leave it for its next one: a single spike, not a real move.
+Only the spike is flagged, so the track around it stays whole. Before that, a fix whose longitude
+and latitude each fall in the other's range has them swapped (a source writing lat,lon), and a fix
+dated after the day following the batch's logical date is in the future (a clock or a date format
+gone wrong); both are named as such rather than left to the range check or promoted.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from pyspark.sql import DataFrame
 
     from itlake.feeds.base import BatchContext
@@ -28,7 +35,8 @@ def positions_to_silver(
     max_speed_kmh: float,
 ) -> DataFrame:
     """Silver fixes: `vehicle` is the HMAC of the `source` column (blank is null), `lon`/`lat` WGS-84
-    from `src_lon`/`src_lat` in the entry's declared system, `fix_date`, and jumps as parse errors."""
+    from `src_lon`/`src_lat` in the entry's declared system, `fix_date`, and implausible fixes as
+    parse errors."""
     from pyspark.sql import functions as F
 
     from itlake.contracts import load_contract
@@ -45,9 +53,9 @@ def positions_to_silver(
         .withColumn("lat", F.col("src_lat"))
         .transform(to_wgs84_columns("lon", "lat", ctx.crs))
         .withColumn("fix_date", F.to_date("fix_time"))
-        .transform(flag_jumps(vehicle, max_speed_kmh))
+        .transform(flag_implausible_fixes(vehicle, max_speed_kmh, contract, ctx.logical_date))
     )
-    typed = typed.withColumn("_parse_error", first_error(F.col("_parse_error"), F.col("_jump_error")))
+    typed = typed.withColumn("_parse_error", first_error(F.col("_parse_error"), F.col("_fix_error")))
     return select_contract(typed, contract)
 
 
@@ -91,6 +99,53 @@ def flag_jumps(id_column: str, max_speed_kmh: float) -> Callable[[DataFrame], Da
                     F.lit(max_speed_kmh),
                 ),
             ),
+        )
+
+    return transform
+
+
+def flag_implausible_fixes(
+    id_column: str, max_speed_kmh: float, contract, logical_date: date
+) -> Callable[[DataFrame], DataFrame]:
+    """Curried transform adding `_fix_error`: swapped coordinates, a fix in the future, or an
+    impossible jump (the first that applies). `contract` gives the `lon` and `lat` ranges."""
+
+    def transform(df: DataFrame) -> DataFrame:
+        from datetime import timedelta
+
+        from pyspark.sql import functions as F
+
+        (lon_low, lon_high), (lat_low, lat_high) = contract.column("lon").range, contract.column("lat").range
+        lon, lat = F.col("src_lon"), F.col("src_lat")
+        swapped = F.when(
+            ~lon.between(lon_low, lon_high)
+            & ~lat.between(lat_low, lat_high)
+            & lon.between(lat_low, lat_high)
+            & lat.between(lon_low, lon_high),
+            F.format_string(
+                "lat_lon_swapped: lon=%s lat=%s fit each other's range (lon [%s, %s], lat [%s, %s])",
+                lon.cast("string"),
+                lat.cast("string"),
+                F.lit(lon_low),
+                F.lit(lon_high),
+                F.lit(lat_low),
+                F.lit(lat_high),
+            ),
+        )
+        # A file of day D may hold fixes up to the end of D+1 (late uploads); later ones cannot be.
+        limit = logical_date + timedelta(days=2)
+        future = F.when(
+            F.col("fix_time") >= F.lit(limit).cast("timestamp"),
+            F.format_string(
+                "fix_in_future: fix_time %s UTC is after %s, the day after the batch's logical date %s",
+                F.col("fix_time").cast("string"),
+                F.lit((limit - timedelta(days=1)).isoformat()),
+                F.lit(logical_date.isoformat()),
+            ),
+        )
+        jumps = df.transform(flag_jumps(id_column, max_speed_kmh))
+        return jumps.withColumn("_fix_error", F.coalesce(swapped, future, F.col("_jump_error"))).drop(
+            "_jump_error"
         )
 
     return transform

@@ -28,9 +28,11 @@ def check_encoding(data: bytes, encoding: str, source: str) -> None:
     try:
         data.decode(encoding)
     except UnicodeDecodeError as err:
+        likely = likely_encoding(data)
         raise FeedError(
             f"{source}: bytes at offset {err.start} ({data[err.start : err.start + 4].hex(' ')}) do not "
             f"decode as the declared encoding {encoding}: {err.reason}"
+            + (f"; the bytes look like {likely}" if likely else "")
         ) from None
     if encoding.lower() in GB_ENCODINGS and not data.isascii() and _is_utf8(data):
         # UTF-8 bytes often decode under GBK too, as mojibake (粤 -> 绮); real GBK text with
@@ -40,6 +42,20 @@ def check_encoding(data: bytes, encoding: str, source: str) -> None:
             f"{source}: declared {encoding} but the bytes are UTF-8 (first non-ASCII byte at offset "
             f"{first}: {data[first : first + 3].hex(' ')}); decoding them as {encoding} would give mojibake"
         )
+
+
+def likely_encoding(data: bytes) -> str | None:
+    """What undecodable bytes probably are, to say so in the refusal: UTF-16 (a byte order mark, or
+    the NUL bytes of ASCII text in UTF-16), UTF-8 or GBK/GB18030; None when no guess fits."""
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or b"\x00" in data[:1000]:
+        return "UTF-16"
+    if _is_utf8(data):
+        return "UTF-8"
+    try:
+        data.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+    return "GBK/GB18030"
 
 
 def _is_utf8(data: bytes) -> bool:

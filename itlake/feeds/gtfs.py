@@ -16,6 +16,7 @@ stored as '' so that the key is never null.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -95,7 +96,7 @@ class GtfsFeed:
             tables = {}
             for contract_name, file_name in FILES.items():
                 if file_name in names:
-                    data = archive.read(names[file_name])
+                    data = _read_zip_member(archive, names[file_name], ctx.source_file)
                     tables[contract_name] = _read_member(data, load_contract(contract_name), ctx, file_name)
             return tables
 
@@ -126,6 +127,15 @@ class GtfsFeed:
             {**empty_as_any, "feed_version": F.lit(ctx.sha256), "_parse_error": first_error(*errors)}
         )
         return select_contract(typed, contract)
+
+
+def _read_zip_member(archive: zipfile.ZipFile, name: str, source: str) -> bytes:
+    """The bytes of one member; a member damaged in transfer (bad CRC, broken deflate stream) refuses
+    the zip with its name."""
+    try:
+        return archive.read(name)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+        raise FeedError(f"{source}: member {name} cannot be read, the zip is damaged: {err}") from None
 
 
 def _read_member(data: bytes, contract, ctx: BatchContext, file_name: str):

@@ -2,14 +2,80 @@
 
 Every write is one Delta commit, so a task that dies mid-write leaves no partial table, and a
 retry of the same batch or partition gives the same table.
+
+Writers run concurrently (two ingest tasks of one table, a backfill beside the daily run). Delta's
+optimistic concurrency refuses a commit that conflicts with one made since the write began (a
+MERGE into files another writer appended to, two writers creating one table); such a write is
+tried again, from the table as it now is, up to CONFLICT_ATTEMPTS times. A refused commit wrote
+nothing readers see, so trying again is safe.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+
+log = logging.getLogger(__name__)
+
+CONFLICT_ATTEMPTS = 6
+CONFLICT_BACKOFF_S = 1.0
+
+
+def conflict_errors() -> tuple[type[Exception], ...]:
+    """Delta's exceptions for a commit refused because of a concurrent one."""
+    from delta.exceptions import (
+        ConcurrentAppendException,
+        ConcurrentDeleteDeleteException,
+        ConcurrentDeleteReadException,
+        ConcurrentTransactionException,
+        ConcurrentWriteException,
+        DeltaConcurrentModificationException,
+        MetadataChangedException,
+        ProtocolChangedException,
+    )
+
+    return (
+        ConcurrentAppendException,
+        ConcurrentDeleteDeleteException,
+        ConcurrentDeleteReadException,
+        ConcurrentTransactionException,
+        ConcurrentWriteException,
+        DeltaConcurrentModificationException,
+        MetadataChangedException,
+        ProtocolChangedException,
+    )
+
+
+def retry_on_conflict(write: Callable[[], None], path: str, attempts: int = CONFLICT_ATTEMPTS) -> None:
+    """Run `write` (one Delta commit to `path`); after a conflict, wait a little and run it again.
+
+    The wait grows with each attempt, with jitter so that two writers do not collide again in step;
+    the last conflict is raised.
+    """
+    conflicts = conflict_errors()
+    for attempt in range(1, attempts + 1):
+        try:
+            write()
+            return
+        except conflicts as err:
+            if attempt == attempts:
+                raise
+            wait = CONFLICT_BACKOFF_S * attempt * random.uniform(0.5, 1.5)
+            log.warning(
+                "Delta commit to %s conflicted with a concurrent writer (attempt %d of %d), "
+                "trying again in %.1f s: %s",
+                path,
+                attempt,
+                attempts,
+                wait,
+                str(err).splitlines()[0],
+            )
+            time.sleep(wait)
 
 
 def table_exists(spark: SparkSession, path: str) -> bool:
@@ -33,7 +99,7 @@ def _writer(df: DataFrame, mode: str, partition_by: Sequence[str] | None):
 
 
 def append(df: DataFrame, path: str, *, partition_by: Sequence[str] | None = None) -> None:
-    _writer(df, "append", partition_by).save(path)
+    retry_on_conflict(lambda: _writer(df, "append", partition_by).save(path), path)
 
 
 def batch_landed(spark: SparkSession, path: str, batch_id: str) -> bool:
@@ -60,18 +126,23 @@ def merge_by_key(
     from delta.tables import DeltaTable
 
     spark = df.sparkSession
-    if not table_exists(spark, path):
-        _writer(df, "overwrite", partition_by).save(path)
-        return
     condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-    (
-        DeltaTable.forPath(spark, path)
-        .alias("t")
-        .merge(df.alias("s"), condition)
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+
+    def write() -> None:
+        # Checked on every attempt: a concurrent writer may have created the table meanwhile.
+        if not table_exists(spark, path):
+            _writer(df, "overwrite", partition_by).save(path)
+            return
+        (
+            DeltaTable.forPath(spark, path)
+            .alias("t")
+            .merge(df.alias("s"), condition)
+            .whenMatchedUpdateAll()
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
+
+    retry_on_conflict(write, path)
 
 
 def overwrite_partition(
@@ -79,16 +150,22 @@ def overwrite_partition(
 ) -> None:
     """Replace exactly one partition (for example one service date), leaving the others alone."""
     spark = df.sparkSession
-    if not table_exists(spark, path):
-        _writer(df, "overwrite", partition_by or [partition_col]).save(path)
-        return
-    (
-        df.write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", f"`{partition_col}` = '{value}'")
-        .save(path)
-    )
+
+    def write() -> None:
+        if not table_exists(spark, path):
+            _writer(df, "overwrite", partition_by or [partition_col]).save(path)
+            return
+        (
+            df.write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", f"`{partition_col}` = '{value}'")
+            .save(path)
+        )
+
+    retry_on_conflict(write, path)
 
 
 def overwrite(df: DataFrame, path: str, *, partition_by: Sequence[str] | None = None) -> None:
-    _writer(df, "overwrite", partition_by).option("overwriteSchema", "true").save(path)
+    retry_on_conflict(
+        lambda: _writer(df, "overwrite", partition_by).option("overwriteSchema", "true").save(path), path
+    )
