@@ -45,7 +45,7 @@ def errors_of(catalog_dir: Path) -> list[str]:
 
 def test_real_catalogue_is_valid():
     catalog = load_catalog()
-    assert len(catalog) == 34
+    assert len(catalog) == 43
 
 
 def test_entries_sorted_by_code(catalog):
@@ -75,8 +75,17 @@ def test_entries_sorted_by_code(catalog):
         "04.04.001",
         "04.04.002",
         "05.01.001",
+        "05.01.002",
+        "05.01.003",
         "05.02.001",
         "05.03.001",
+        "05.03.002",
+        "05.03.003",
+        "05.03.004",
+        "05.04.001",
+        "05.05.001",
+        "05.06.001",
+        "05.06.002",
         "06.01.001",
         "06.01.002",
         "06.01.003",
@@ -155,6 +164,15 @@ def test_feeds_leave_out_derived_tables(catalog):
         "request_vehicle_match",
         "match_kpi",
         "od_service_options",
+        "od_ridehail_hourly",
+        "od_transit_hourly",
+        "boardings_station_day",
+        "bike_availability_station_hour",
+        "public_hub_inventory",
+        "bridge_condition_district",
+        "public_charging_stations",
+        "freight_corridor_month",
+        "port_throughput_month",
     }
 
 
@@ -216,7 +234,7 @@ def test_unknown_related_code_and_schema_fail(catalog_copy):
     missing = display_path(SCHEMA_DIR / "port_throughputs.yaml")
     assert (
         f"04.02.001_port_throughput.yaml: schema[0]: {missing}: no contract named "
-        "'port_throughputs'; did you mean port_throughput?"
+        "'port_throughputs'; did you mean port_throughput, port_throughput_month?"
     ) in errors
 
 
@@ -295,7 +313,7 @@ def test_dcat_marks_synthetic_data_and_leaves_out_unpublished(catalog_copy):
     catalog = load_catalog(catalog_copy, SCHEMA_DIR)
     doc = to_dcat(catalog, synthetic_codes={"05.01.001"}, base_uri="https://portal.example.cn/open")
     by_code = {d["dct:identifier"]: d for d in doc["dcat:dataset"]}
-    assert "04.01.001" not in by_code and len(by_code) == 33
+    assert "04.01.001" not in by_code and len(by_code) == 42
     od = by_code["05.01.001"]
     assert od["@id"] == "https://portal.example.cn/open/dataset/05.01.001"
     assert od["dct:title"][0]["@value"] == "出租车区县间小时OD流量 [SYNTHETIC DATA — 合成数据]"

@@ -17,6 +17,8 @@ from itlake.publish.anonymity import suppress_small_cells
 from itlake.publish.gate import PublicationRefused, check_frame, check_release
 from itlake.publish.release import Publication, licence_text, log_publication, release_dcat, write_release
 
+NULLABLE_INTEGERS = {"int": "Int32", "long": "Int64"}
+
 
 def sources_of(catalog, entry) -> list:
     """(entry, contract) of every table the dataset is built from, by the entry's `related` codes."""
@@ -58,6 +60,10 @@ def publish(spark, code_or_name: str, day, k: int) -> Publication:
     frame = released.orderBy(*order).toPandas()
     for column in (c.name for c in contract.columns if c.type == "binary"):
         frame[column] = frame[column].map(lambda v: None if v is None else bytes(v))
+    # An integer column with a null comes out of Spark as floats; keep it integer (4, not 4.0).
+    for c in contract.columns:
+        if c.type in NULLABLE_INTEGERS:
+            frame[c.name] = frame[c.name].astype(NULLABLE_INTEGERS[c.type])
     publication = write_release(
         frame,
         entry,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from itlake.publish.datasets._od import hourly_od
+
 K_COLUMN = "trips"
 PRIVACY = {
     "en": "Times are rounded down to the hour of the pickup and places generalised to districts.",
@@ -17,17 +19,8 @@ PRIVACY = {
 
 
 def od_cells(trips: DataFrame) -> DataFrame:
-    """Trips per (service_date, hour_start, origin_zone_id, destination_zone_id)."""
-    return (
-        trips.where(F.col("pickup_zone_id").isNotNull() & F.col("dropoff_zone_id").isNotNull())
-        .groupBy(
-            F.col("trip_date").alias("service_date"),
-            F.date_trunc("hour", "pickup_time").alias("hour_start"),
-            F.col("pickup_zone_id").alias("origin_zone_id"),
-            F.col("dropoff_zone_id").alias("destination_zone_id"),
-        )
-        .agg(F.count("*").alias("trips"))
-    )
+    """Trips per (service_date, hour_start, origin_zone_id, destination_zone_id), from gold.taxi_trip."""
+    return trips.transform(hourly_od("trip_date", "pickup_time", "pickup_zone_id", "dropoff_zone_id"))
 
 
 def build(spark, day) -> DataFrame:
