@@ -99,6 +99,17 @@ BY_ZONE = (
 
 
 @pytest.mark.parametrize("engine", ["spark", "fast"])
+def test_both_engines_sort_nulls_first_ascending_and_last_descending(qlake, engine):
+    # t3 has no drop-off zone; Spark SQL's order is the one both engines must give.
+    def order(direction):
+        query = f"SELECT trip_id FROM gold.taxi_trip ORDER BY dropoff_zone_id {direction}, trip_id"
+        return [r["trip_id"] for r in sql(query, engine=engine, root=qlake["root"]).to_pylist()]
+
+    assert order("ASC") == ["t3", "t2", "t4", "t1"]
+    assert order("DESC") == ["t1", "t2", "t4", "t3"]
+
+
+@pytest.mark.parametrize("engine", ["spark", "fast"])
 def test_engines_give_the_hand_computed_rows(qlake, engine):
     rows = sql(BY_ZONE, engine=engine, root=qlake["root"]).to_pylist()
     columns = ["pickup_zone_id", "trips", "duration_s", "distance_m", "first_pickup"]

@@ -212,6 +212,9 @@ class FastEngine:
         self.con = duckdb.connect()
         # Delta timestamps are instants; show and compare them in UTC, as the Spark sessions do.
         self.con.execute("SET TimeZone = 'UTC'")
+        # Spark SQL sorts nulls first in ascending order and last in descending order; DuckDB's
+        # default is last in both. The same query must give the same rows in the same order.
+        self.con.execute("SET default_null_order = 'nulls_first_on_asc_last_on_desc'")
         self.last_timings: dict[str, float] = {}
 
     def run(self, query: ResolvedQuery, travel: TimeTravel) -> pa.Table:
