@@ -13,14 +13,17 @@ What counts as an identifier, in the formats this project's feeds carry them:
   (H3 cells as integers, waybill numbers) do not count.
 - `card_id`: a transit card number as the smart-card clearing files write it (`card_no` in
   itlake/feeds/smartcard_tap.py): nine digits. Only in text: a count, a size or a statistic of nine
-  digits held as a number is not a card.
+  digits in a column of numbers is not a card.
 - `pseudonym`: a keyed HMAC-SHA256 pseudonym as itlake/privacy.py makes it, 64 lowercase hex
   digits. A value that is the sha256 of a file in the same folder is that file's checksum
   (SHA256SUMS, data.sha256), not a pseudonym.
 
 Digits count as one number only when no letter or digit touches them, so runs of digits inside hex
-digests, decimals or longer numbers are not taken for identifiers. A finding names the file, the
-column (or JSON path) and the row (or line), and shows the value masked.
+digests, decimals or longer numbers are not taken for identifiers. A number in a JSON document is
+a size, a count or a coordinate (Delta's file-size histogram holds 17179869184, phone-shaped):
+identifiers travel in JSON as strings, and a numeric column's values are read in its Parquet file.
+A finding names the file, the column (or JSON path) and the row (or line), and shows the value
+masked.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import csv
 import hashlib
 import io
 import json
+import posixpath
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -53,6 +57,8 @@ PATTERNS = {
     "pseudonym": re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{64}(?![0-9A-Za-z])"),
 }
 KINDS = tuple(PATTERNS)
+NUMBER_COLUMN = frozenset({"card_id"})  # what a value of a column of numbers cannot be
+JSON_NUMBER = frozenset({"card_id", "phone"})  # what a number in a JSON document is not taken for
 # Any of the kinds, to pick out the few cells worth a closer look in a large column.
 ANY = re.compile("|".join(f"(?:{p.pattern})" for p in PATTERNS.values()))
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -77,13 +83,13 @@ def resident_id_valid(value: str) -> bool:
 
 
 def find_identifiers(
-    text: str, *, numeric: bool = False, checksums: Iterable[str] = ()
+    text: str, *, skip: Iterable[str] = (), checksums: Iterable[str] = ()
 ) -> list[tuple[str, str]]:
-    """(kind, value) of every identifier in `text`. `numeric` text came from a number, where nine
-    digits are not a card; a 64-hex value in `checksums` is a file's checksum, not a pseudonym."""
+    """(kind, value) of every identifier in `text`, but for the kinds in `skip` (see NUMBER_COLUMN
+    and JSON_NUMBER); a 64-hex value in `checksums` is a file's checksum, not a pseudonym."""
     found = []
     for kind, pattern in PATTERNS.items():
-        if numeric and kind == "card_id":
+        if kind in skip:
             continue
         for match in pattern.finditer(text):
             value = match.group(0)
@@ -136,11 +142,11 @@ class ScanReport:
         return not self.findings
 
 
-def _cells(report: ScanReport, text: str, where: str, column, row, *, numeric=False, checksums=()):
+def _cells(report: ScanReport, text: str, where: str, column, row, *, skip=frozenset(), checksums=()):
     report.values += 1
     if not ANY.search(text):
         return
-    for kind, value in find_identifiers(text, numeric=numeric, checksums=checksums):
+    for kind, value in find_identifiers(text, skip=skip, checksums=checksums):
         report.findings.append(Finding(kind, value, where, column, row))
 
 
@@ -179,7 +185,7 @@ def scan_frame(frame, where: str, *, checksums: Iterable[str] = ()) -> ScanRepor
         candidates = text[text.str.contains(ANY, regex=True)]
         for index, value in candidates.items():
             row = frame.index.get_loc(index) + 1
-            found = find_identifiers(value, numeric=numeric, checksums=checksums)
+            found = find_identifiers(value, skip=NUMBER_COLUMN if numeric else (), checksums=checksums)
             report.findings += [Finding(kind, v, where, str(name), row) for kind, v in found]
     return report
 
@@ -214,7 +220,7 @@ def scan_csv(text: str, where: str, *, checksums: Iterable[str] = ()) -> ScanRep
         report.values += len(cells)
         for number, value in cells:
             if ANY.search(value):
-                found = find_identifiers(value, numeric=numeric, checksums=checksums)
+                found = find_identifiers(value, skip=NUMBER_COLUMN if numeric else (), checksums=checksums)
                 report.findings += [Finding(kind, v, where, name, number) for kind, v in found]
     return report
 
@@ -256,7 +262,8 @@ def _scan_leaves(report: ScanReport, document, where: str, row, checksums: froze
             continue
         numeric = isinstance(value, int | float)
         text = _number_text(value) if numeric else _without_signature(str(value))
-        _cells(report, text, where, path or "$", row, numeric=numeric, checksums=checksums)
+        skip = JSON_NUMBER if numeric else frozenset()
+        _cells(report, text, where, path or "$", row, skip=skip, checksums=checksums)
 
 
 def scan_json(document, where: str, *, row: int | None = None, checksums: Iterable[str] = ()) -> ScanReport:
@@ -277,7 +284,8 @@ def scan_json(document, where: str, *, row: int | None = None, checksums: Iterab
             if value is not None and not isinstance(value, bool):
                 numeric = isinstance(value, int | float)
                 text = _number_text(value) if numeric else str(value)
-                _cells(report, text, where, key, number, numeric=numeric, checksums=checksums)
+                skip = JSON_NUMBER if numeric else frozenset()
+                _cells(report, text, where, key, number, skip=skip, checksums=checksums)
     return report
 
 
@@ -312,24 +320,33 @@ def scan_bytes(data: bytes, where: str, *, suffix: str = "", checksums: Iterable
     return report
 
 
-def folder_checksums(folder: Path) -> frozenset[str]:
-    """The sha256 of every file in `folder`: the digests its checksum files may list."""
-    return frozenset(hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file())
+def scan_documents(documents: dict[str, bytes]) -> ScanReport:
+    """Files or downloads by path ("open/releases/x/v1/data.csv" or a URL path): each is read with
+    the sha256 of every document in its folder as the checksums it may list."""
+    folders: dict[str, set[str]] = {}
+    for where, data in documents.items():
+        folders.setdefault(posixpath.dirname(where), set()).add(hashlib.sha256(data).hexdigest())
+    report = ScanReport()
+    for where, data in documents.items():
+        suffix = posixpath.splitext(where)[1].lower()
+        report.add(scan_bytes(data, where, suffix=suffix, checksums=folders[posixpath.dirname(where)]))
+    return report
 
 
 def scan_tree(root: Path, *, relative_to: Path | None = None) -> ScanReport:
     """Every file under `root`; findings name files relative to `relative_to` (default `root`)."""
     root = Path(root)
     base = relative_to or root
+    # Hadoop's hidden `.<file>.crc` files hold CRC32 sums of their sibling, nothing else.
+    files = sorted(
+        p for p in root.rglob("*") if p.is_file() and not (p.name.startswith(".") and p.suffix == ".crc")
+    )
+    by_folder: dict[Path, list[Path]] = {}
+    for path in files:
+        by_folder.setdefault(path.parent, []).append(path)
     report = ScanReport()
-    sums: dict[Path, frozenset[str]] = {}
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        where = path.relative_to(base).as_posix()
-        if path.parent not in sums:
-            sums[path.parent] = folder_checksums(path.parent)
-        report.add(
-            scan_bytes(path.read_bytes(), where, suffix=path.suffix.lower(), checksums=sums[path.parent])
-        )
+    for paths in by_folder.values():  # one folder in memory at a time
+        report.add(scan_documents({p.relative_to(base).as_posix(): p.read_bytes() for p in paths}))
     return report
 
 

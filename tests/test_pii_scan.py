@@ -15,6 +15,8 @@ import pytest
 
 from itlake.config import DEMO_PSEUDONYM_KEY
 from itlake.pii_scan import (
+    JSON_NUMBER,
+    NUMBER_COLUMN,
     find_identifiers,
     mask,
     resident_id_valid,
@@ -104,9 +106,10 @@ def test_resident_id_check_character():
     assert not resident_id_valid("11010519491331002X")  # month 13
 
 
-def test_numbers_are_no_card_ids_but_may_be_phones():
-    assert find_identifiers("290123456", numeric=True) == []
-    assert find_identifiers("13812345678", numeric=True) == [("phone", "13812345678")]
+def test_kinds_can_be_skipped_for_numbers():
+    assert find_identifiers("290123456", skip=NUMBER_COLUMN) == []
+    assert find_identifiers("13812345678", skip=NUMBER_COLUMN) == [("phone", "13812345678")]
+    assert find_identifiers("17179869184", skip=JSON_NUMBER) == []
 
 
 def test_a_digest_of_a_sibling_file_is_no_pseudonym():
@@ -161,6 +164,7 @@ def test_json_paths_nested_json_strings_and_signed_urls():
         "add": {
             "path": "part-0.parquet",
             "size": 290123456,  # a file size, not a card
+            "histogram": [17179869184],  # a bin boundary (2^34), not a phone
             "stats": json.dumps({"numRecords": 290123456, "minValues": {"name": "粤B12345"}}),
         }
     }
