@@ -104,7 +104,9 @@ def refuse_biometric_contracts(contract_names, source: str) -> None:
 def refuse_biometric_names(names, source: str) -> None:
     found = [name for name in names if is_biometric_name(name)]
     if found:
-        raise BiometricDataRefused(f"{source}: refused: column {', '.join(found)} is named like {REFUSED}")
+        raise BiometricDataRefused(
+            f"{source}: refused: column {', '.join(found)} is named like biometric data; {REFUSED}"
+        )
 
 
 def refuse_biometric_values(tables: dict, source: str) -> None:

@@ -104,7 +104,7 @@ def find_identifiers(
 def mask(value: str) -> str:
     """The value with its middle hidden, so a report does not spread what it found."""
     keep = 3 if len(value) > 8 else 1
-    return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
+    return value[:keep] + "*" * min(len(value) - 2 * keep, 8) + value[-keep:]
 
 
 @dataclass(frozen=True)

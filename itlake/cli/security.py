@@ -39,12 +39,12 @@ def scan(
     from itlake.config import get_settings
     from itlake.pii_scan import ScanReport, mask, scan_bytes, scan_tree
 
-    lake = Path(get_settings().lake_root)
-    targets = paths or shared_folders()
+    lake = Path(get_settings().lake_root).resolve()
+    targets = [p.resolve() for p in paths] if paths else shared_folders()
     report = ScanReport()
     for target in targets:
         if target.is_dir():
-            base = lake if target.resolve().is_relative_to(lake.resolve()) else target.parent
+            base = lake if target.resolve().is_relative_to(lake) else target.parent
             report.add(scan_tree(target, relative_to=base))
         elif target.is_file():
             report.add(scan_bytes(target.read_bytes(), target.name, suffix=target.suffix.lower()))
