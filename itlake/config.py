@@ -59,6 +59,12 @@ class Settings:
         return DEMO_PSEUDONYM_KEY.encode("utf-8")
 
 
+    def check_secrets(self) -> None:
+        """Stop a run at its start, before any work, when production mode lacks a secret it needs."""
+        if self.is_production:
+            self.pseudonym_key()
+
+
 def _path(name: str, default: Path) -> Path:
     return Path(os.environ.get(name, str(default))).expanduser()
 

@@ -3,6 +3,9 @@
     itlake ingest taxi_gps inbox/taxi_gps/2026-11-27/taxi_gps_20261127.csv
 
 1. landing/: the file is copied as received, named by its sha256.
+   Biometric data is refused first (itlake/biometric.py): a contract column marked
+   `pii: biometric` before the file lands, a face image or template column after reading it (the
+   landed copy is then removed).
 2. Feeds that offer `validate(tables, ctx) -> list[Notice]` (GTFS) check the raw tables first;
    every notice goes to `_system.feed_notices`, and an ERROR refuses the file before it lands in
    bronze (the ledger names the notice codes).
@@ -29,6 +32,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from itlake.biometric import BiometricDataRefused, refuse_biometric_contracts, refuse_biometric_values
 from itlake.checksums import file_sha256
 from itlake.config import get_settings
 from itlake.contracts import load_contract
@@ -117,11 +121,17 @@ def ingest_file(spark: SparkSession, entry, path: Path, logical_date: date) -> l
         )
         record_ledger(spark, [row])
         return [row]
-    landed = land(path, entry, logical_date, sha256)
+    landed = None
     try:
+        # Before landing: a feed whose contract holds biometric data does not enter the lake at all.
+        refuse_biometric_contracts(feed.contracts, ctx.source_file)
+        landed = land(path, entry, logical_date, sha256)
         raw_tables = feed.read(landed, ctx)
+        refuse_biometric_values(raw_tables, ctx.source_file)
         _check_notices(spark, feed, raw_tables, ctx, entry)
     except FeedError as err:
+        if isinstance(err, BiometricDataRefused) and landed is not None:
+            landed.unlink()  # not even the copy as received may stay
         row = _finish(replace(template, table=",".join(feed.contracts), status="refused", message=str(err)))
         record_ledger(spark, [row])
         raise

@@ -30,11 +30,20 @@ def job_arguments(description: str, extra: Callable[[argparse.ArgumentParser], N
 
 
 def run_job(name: str, body: Callable, args) -> int:
-    """Build the session, run `body(spark, args)`, print its result; 0 on success, 1 on failure."""
+    """Build the session, run `body(spark, args)`, print its result; 0 on success, 1 on failure.
+
+    In production mode a missing secret fails the job before the session is built."""
+    from itlake.config import MissingSecretError, get_settings
     from itlake.lake.session import get_spark
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger(f"itlake.jobs.{name}")
+    try:
+        get_settings().check_secrets()
+    except MissingSecretError as err:
+        log.error("%s stopped at start: %s", name, err)
+        print(RESULT_PREFIX + json.dumps({"job": name, "ok": False, "error": f"stopped at start: {err}"}))
+        return 1
     spark = get_spark(f"itlake-{name}")
     try:
         result = body(spark, args)

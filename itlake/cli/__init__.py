@@ -7,6 +7,7 @@ itlake tables | itlake status
 itlake quality report [DATASET] | itlake quality docs
 itlake maas report [--date YYYY-MM-DD] [--top N] [--level district|h3_r8]
 itlake portal build | itlake serve | itlake sharing tables | add-recipient NAME --share S --profile F
+itlake security scan [PATH...]
 itlake sql "SELECT ..." [--engine spark|fast] [--version N | --as-of TIME] [--format csv] [--out FILE]
 """
 
@@ -26,6 +27,7 @@ from itlake.cli.demo_run import run as demo_run
 from itlake.cli.maas import app as maas_app
 from itlake.cli.portal import app as portal_app
 from itlake.cli.quality import app as quality_app
+from itlake.cli.security import app as security_app
 from itlake.cli.serve import serve
 from itlake.cli.sharing import app as sharing_app
 from itlake.cli.sql import sql as sql_command
@@ -42,6 +44,7 @@ demo_app.command("run", help="Generate the demo city and run the whole pipeline 
 app.command("status")(status_command)
 app.add_typer(portal_app, name="portal", help="The static open-data portal.")
 app.add_typer(sharing_app, name="sharing", help="Delta Sharing tables and recipients.")
+app.add_typer(security_app, name="security", help="Scan what leaves the lake for personal identifiers.")
 app.command(help="Serve the portal, the releases and the Delta Sharing endpoint on localhost.")(serve)
 app.command("sql")(sql_command)
 console = Console()
@@ -54,7 +57,10 @@ def ingest(
     logical_date: str = typer.Option(date.today().isoformat(), help="the date the files belong to"),
 ) -> None:
     """Ingest files through landing -> bronze -> silver and print the ledger rows."""
+    from itlake.cli.startup import require_secrets
     from itlake.lake.session import get_spark
+
+    require_secrets(console)
     from itlake.pipeline import ingest_resource
 
     spark = get_spark("itlake-cli-ingest")

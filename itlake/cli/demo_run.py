@@ -54,8 +54,10 @@ def run(
     seed: int = typer.Option(42, help="random seed; the same seed gives the same files"),
     day: str = typer.Option("2026-11-27", "--date", help="the demo service date"),
 ) -> None:
+    from itlake.cli.startup import require_secrets
     from itlake.demo import generate_city
 
+    require_secrets(console)
     started = time.monotonic()
     service_date = date.fromisoformat(day)
     os.environ["ITLAKE_INBOX"] = str(out.resolve())

@@ -113,6 +113,11 @@ def header_fields(data: bytes, encoding: str, source: str) -> list[str]:
 
 
 def _check_header(header: list[str], expected: list[str], source: str, allow_extra: bool) -> None:
+    from itlake.biometric import refuse_biometric_names
+
+    # First, and over the whole header: a biometric column is refused as such, even where extra
+    # columns are allowed and would otherwise be dropped quietly.
+    refuse_biometric_names(header, source)
     missing = [c for c in expected if c not in header]
     unexpected = [] if allow_extra else [c for c in header if c not in expected]
     if missing or unexpected:

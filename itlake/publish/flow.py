@@ -5,8 +5,9 @@
 The builder in itlake/publish/datasets/<name>.py makes the day's rows; the gate checks the entry,
 its contract and its sources before anything is built, and the rows after suppression; the rows
 replace the day's partition of `open.<name>` (the whole table for a snapshot), and the whole table
-becomes a new release version unless its content is unchanged. Every outcome, released, unchanged
-or refused with its reason, is one row of `_system.publication_log`.
+becomes a new release version unless its content is unchanged, and only if no file of the new
+version holds a personal identifier. Every outcome, released, unchanged or refused with its
+reason, is one row of `_system.publication_log`.
 """
 
 from __future__ import annotations
@@ -52,29 +53,29 @@ def publish(spark, code_or_name: str, day, k: int) -> Publication:
             )
         dataset = get_dataset(entry.name)
         released = _build_and_store(spark, dataset, entry, contract, sources, day, k, publication)
+        order = list(dict.fromkeys([*contract.partition_by, *contract.primary_key]))
+        frame = released.orderBy(*order).toPandas()
+        for column in (c.name for c in contract.columns if c.type == "binary"):
+            frame[column] = frame[column].map(lambda v: None if v is None else bytes(v))
+        # An integer column with a null comes out of Spark as floats; keep it integer (4, not 4.0).
+        for c in contract.columns:
+            if c.type in NULLABLE_INTEGERS:
+                frame[c.name] = frame[c.name].astype(NULLABLE_INTEGERS[c.type])
+        publication = write_release(
+            frame,
+            entry,
+            contract,
+            publication,
+            release_dcat(catalog, entry, synthetic),
+            licence_text(entry.licence),
+            k=k,
+            k_column=dataset.K_COLUMN,
+            privacy=dataset.PRIVACY,
+        )
     except PublicationRefused as refused:
         publication.status, publication.reason = "refused", str(refused)
         log_publication(spark, publication)
         raise
-    order = list(dict.fromkeys([*contract.partition_by, *contract.primary_key]))
-    frame = released.orderBy(*order).toPandas()
-    for column in (c.name for c in contract.columns if c.type == "binary"):
-        frame[column] = frame[column].map(lambda v: None if v is None else bytes(v))
-    # An integer column with a null comes out of Spark as floats; keep it integer (4, not 4.0).
-    for c in contract.columns:
-        if c.type in NULLABLE_INTEGERS:
-            frame[c.name] = frame[c.name].astype(NULLABLE_INTEGERS[c.type])
-    publication = write_release(
-        frame,
-        entry,
-        contract,
-        publication,
-        release_dcat(catalog, entry, synthetic),
-        licence_text(entry.licence),
-        k=k,
-        k_column=dataset.K_COLUMN,
-        privacy=dataset.PRIVACY,
-    )
     log_publication(spark, publication)
     return publication
 

@@ -9,8 +9,9 @@ refuses, with every reason that applies:
   or structure identifier taken from a critical-infrastructure source;
 - personal data: any column with `pii` direct, indirect or biometric (keyed pseudonyms are personal
   data too), and any column that carries a personal column of a source under its own name.
-`check_frame` then checks the rows themselves: every cell has at least k travellers, and where the
-sources hold personal data every timestamp is on a quarter hour.
+`check_frame` then checks the rows themselves: every cell has at least k travellers, where the
+sources hold personal data every timestamp is on a quarter hour, and no value is a plate, a phone
+or resident ID number, a card number or a pseudonym (itlake/pii_scan.py).
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def check_frame(df, entry, contract, sources, k_column: str | None, k: int) -> N
     """Check the rows about to be released (a Spark DataFrame after suppression)."""
     from pyspark.sql import functions as F
 
+    from itlake.pii_scan import scan_frame, summary
     from itlake.publish.anonymity import off_quarter_hour
 
     reasons = []
@@ -96,5 +98,11 @@ def check_frame(df, entry, contract, sources, k_column: str | None, k: int) -> N
         off = off_quarter_hour(df, stamps)
         if off:
             reasons.append(f"{off} rows with times not rounded to 15 minutes in {', '.join(stamps)}")
+    # Released tables are aggregates, small enough to look at every value on the driver; in the
+    # release files' order (flow.py), so that a finding's row number can be looked up there.
+    order = list(dict.fromkeys([*contract.partition_by, *contract.primary_key]))
+    found = scan_frame(df.orderBy(*order).toPandas(), f"open.{entry.name}")
+    if not found.clean:
+        reasons.append(f"personal identifiers in the rows: {summary(found)}")
     if reasons:
         raise PublicationRefused(f"{entry.code} {entry.name}: " + "; ".join(reasons))

@@ -6,8 +6,10 @@
         the data dictionary and what was suppressed), data_dictionary.csv (zh/en), LICENSE.txt,
         dcat.jsonld (the DCAT-AP entry), data.sha256 (the content hash), SHA256SUMS
 
-A release whose data has the same checksum as the latest version makes no new version. Every
-release, refusal and unchanged run is written to `_system.publication_log`.
+A release whose data has the same checksum as the latest version makes no new version. The folder
+is scanned for personal identifiers (itlake/pii_scan.py) before it takes its version name: a
+finding refuses the release and removes the folder. Every release, refusal and unchanged run is
+written to `_system.publication_log`.
 """
 
 from __future__ import annotations
@@ -105,9 +107,24 @@ def write_release(
         f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in sorted(partial.iterdir())
     )
     (partial / "SHA256SUMS").write_text(sums, encoding="utf-8")
+    _refuse_identifiers(partial, entry, publication)
     partial.rename(folder)
     publication.path = str(folder)
     return publication
+
+
+def _refuse_identifiers(folder: Path, entry, publication: Publication) -> None:
+    """The last gate: every file of the release, README and DCAT included, holds no identifier."""
+    from itlake.pii_scan import scan_tree, summary
+    from itlake.publish.gate import PublicationRefused
+
+    found = scan_tree(folder)
+    if not found.clean:
+        shutil.rmtree(folder)
+        publication.version, publication.path = 0, ""
+        raise PublicationRefused(
+            f"{entry.code} {entry.name}: personal identifiers in the release files: {summary(found)}"
+        )
 
 
 def _csv(frame, geometry: list[str]) -> str:

@@ -229,7 +229,9 @@ def create_app(
         return ndjson(lines, snap.version)
 
     @api.get("/files")
-    def signed_file(t: str, p: str, e: int, s: str):
+    def signed_file(t: str, p: str, e: int, s: str = ""):
+        if not s:
+            raise SharingError(403, "PERMISSION_DENIED", "the file URL is not signed")
         if not hmac.compare_digest(sign(secret, t, p, e), s):
             raise SharingError(403, "PERMISSION_DENIED", "the file URL's signature is not valid")
         if e < time.time():

@@ -1,0 +1,74 @@
+"""`itlake security scan`: look for personal identifiers in everything the lake lets out.
+
+By default it reads every file under {lake}/open (the release folders, the open Delta tables and
+the portal) and every other table the Delta Sharing server offers (itlake/sharing/shares.py), all
+their versions. It exits 1 when it finds anything, naming the file, the column and the row; images
+and other binary files are counted as not read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+console = Console()
+
+
+def shared_folders() -> list[Path]:
+    """{lake}/open, and the folder of every table outside it that the sharing server offers."""
+    from itlake.catalog import load_catalog
+    from itlake.lake.paths import table_path
+    from itlake.sharing.shares import shared_tables
+
+    shared = [Path(table_path(t.schema, t.name)) for t in shared_tables(load_catalog()) if t.schema != "open"]
+    return [p for p in [Path(table_path("open", "x")).parent, *sorted(set(shared))] if p.is_dir()]
+
+
+@app.command()
+def scan(
+    paths: list[Path] = typer.Argument(
+        None, help="folders or files to scan (default: {lake}/open and every shared table)"
+    ),
+    limit: int = typer.Option(50, help="print at most this many findings"),
+) -> None:
+    """Scan for plates, mobile and resident ID numbers, card numbers and HMAC pseudonyms."""
+    from itlake.config import get_settings
+    from itlake.pii_scan import ScanReport, mask, scan_bytes, scan_tree
+
+    lake = Path(get_settings().lake_root).resolve()
+    targets = [p.resolve() for p in paths] if paths else shared_folders()
+    report = ScanReport()
+    for target in targets:
+        if target.is_dir():
+            base = lake if target.resolve().is_relative_to(lake) else target.parent
+            report.add(scan_tree(target, relative_to=base))
+        elif target.is_file():
+            report.add(scan_bytes(target.read_bytes(), target.name, suffix=target.suffix.lower()))
+        else:
+            console.print(f"[red]✗[/] {target}: no such file or folder")
+            raise typer.Exit(2)
+    if paths:
+        where = ", ".join(str(t) for t in targets)
+    else:
+        tables = sum(1 for t in targets if t.name != "open")
+        where = f"{lake} (open/ and {tables} shared table{'' if tables == 1 else 's'})"
+    skipped = f"; {len(report.skipped)} binary files not read" if report.skipped else ""
+    console.print(f"Scanned {report.files:,} files ({report.values:,} values) in {where}{skipped}.")
+    if report.clean:
+        console.print("[green]✓[/] no personal identifiers found")
+        return
+    table = Table("file", "column / JSON path", "row", "kind", "value (masked)", title="personal identifiers")
+    for finding in report.findings[:limit]:
+        row = "" if finding.row is None else f"{finding.row}" if finding.column else f"line {finding.row}"
+        table.add_row(finding.where, finding.column or "", row, finding.kind, mask(finding.value))
+    console.print(table)
+    more = len(report.findings) - limit
+    console.print(
+        f"[red]✗[/] {len(report.findings)} personal identifiers found"
+        + (f" ({more} not shown)" if more > 0 else "")
+    )
+    raise typer.Exit(1)
