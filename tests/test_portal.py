@@ -175,3 +175,20 @@ def test_download_link_returns_the_file(site, browser):
         saved.read_text(encoding="utf-8").splitlines()[1]
         == "2026-11-27,2026-11-27T01:00:00Z,440304,440305,12"
     )
+
+
+def test_a_zone_map_shades_counts_and_leaves_zones_without_data_grey(tmp_path):
+    # Releases hand counts to the portal as pandas' nullable integers; a district with no row must
+    # come out missing (grey), not stop the drawing.
+    from itlake.portal.build import draw_map
+
+    frame = pd.DataFrame(
+        {
+            "station_name": ["A", "B", "C"],
+            "zone_id": ["440303", "440303", None],
+            "boardings": pd.array([12, 30, 15], dtype="Int64"),
+        }
+    )
+    out = tmp_path / "map.png"
+    assert draw_map(frame, load_contract("boardings_station_day"), out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

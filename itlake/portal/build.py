@@ -105,6 +105,9 @@ def draw_map(frame, contract, out: Path) -> bool:
             return False
         per_zone = frame.groupby(zone)[value].agg(how).rename(value).reset_index()
         shaded = zones.merge(per_zone, left_on="zone_id", right_on=zone, how="left")
+        # Releases keep integer columns with nulls as pandas' nullable integers; matplotlib wants
+        # floats, with NaN for the zones the release does not cover.
+        shaded[value] = shaded[value].astype("float64")
         shaded.plot(
             ax=ax,
             column=value,
