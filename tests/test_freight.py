@@ -133,7 +133,7 @@ def test_a_gbk_waybill_file_declared_utf8_is_refused_naming_file_and_offset(spar
     with pytest.raises(
         FeedError,
         match=r"^waybill_declared_utf8.csv: bytes at offset 0 \(d4 cb b5 a5\) do not decode as the "
-        r"declared encoding utf-8: invalid continuation byte$",
+        r"declared encoding utf-8: invalid continuation byte; the bytes look like GBK/GB18030$",
     ):
         ingest_file(spark, entry, wrong, DAY)
 
