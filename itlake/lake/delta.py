@@ -26,29 +26,23 @@ CONFLICT_ATTEMPTS = 6
 CONFLICT_BACKOFF_S = 1.0
 
 
+CONFLICT_EXCEPTIONS = (
+    "ConcurrentAppendException",
+    "ConcurrentDeleteDeleteException",
+    "ConcurrentDeleteReadException",
+    "ConcurrentTransactionException",
+    "ConcurrentWriteException",
+    "DeltaConcurrentModificationException",
+    "MetadataChangedException",
+    "ProtocolChangedException",
+)
+
+
 def conflict_errors() -> tuple[type[Exception], ...]:
     """Delta's exceptions for a commit refused because of a concurrent one."""
-    from delta.exceptions import (
-        ConcurrentAppendException,
-        ConcurrentDeleteDeleteException,
-        ConcurrentDeleteReadException,
-        ConcurrentTransactionException,
-        ConcurrentWriteException,
-        DeltaConcurrentModificationException,
-        MetadataChangedException,
-        ProtocolChangedException,
-    )
+    from delta import exceptions
 
-    return (
-        ConcurrentAppendException,
-        ConcurrentDeleteDeleteException,
-        ConcurrentDeleteReadException,
-        ConcurrentTransactionException,
-        ConcurrentWriteException,
-        DeltaConcurrentModificationException,
-        MetadataChangedException,
-        ProtocolChangedException,
-    )
+    return tuple(getattr(exceptions, name) for name in CONFLICT_EXCEPTIONS)
 
 
 def retry_on_conflict(write: Callable[[], None], path: str, attempts: int = CONFLICT_ATTEMPTS) -> None:
