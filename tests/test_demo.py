@@ -320,6 +320,22 @@ def test_gtfs_feed_is_valid_for_the_day(city, union):
     assert {b - a for a, b in zip(headways, headways[1:], strict=False)} <= set(range(600, 1201, 60))
 
 
+def test_metro_taps_are_at_stations_of_the_gtfs_metro_line(city):
+    """Smart-card metro taps name a station of the demo GTFS, on the line it belongs to, so gold
+    can place each boarding in a district by the stop's name."""
+    tables = gtfs_tables(city)
+    (metro,) = [r for r in tables["routes.txt"] if r["route_type"] == "1"]
+    stop_names = {s["stop_id"]: s["stop_name"] for s in tables["stops.txt"]}
+    trip = f"{metro['route_id']}_0_001"
+    stations = {stop_names[t["stop_id"]] for t in tables["stop_times.txt"] if t["trip_id"] == trip}
+    text = (city / "smartcard_tap/2026-11-27/smartcard_tap_20261127.csv").read_text("utf-8-sig")
+    metro_taps = [r for r in csv.DictReader(io.StringIO(text)) if r["deal_type"] in ("地铁入站", "地铁出站")]
+    assert len(metro_taps) > 100
+    assert {r["company_name"] for r in metro_taps} == {f"地铁{metro['route_short_name']}"}
+    assert {r["station"] for r in metro_taps} <= stations
+    assert len({r["station"] for r in metro_taps}) > len(stations) // 2
+
+
 def test_roads_are_linestrings_with_the_expected_properties(city, manifest, union):
     roads = json.loads((city / ROADS_PATH).read_text(encoding="utf-8"))
     assert roads["type"] == "FeatureCollection"

@@ -16,12 +16,14 @@ fixed timestamp, so the zip is byte-stable.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from itlake.demo.city import City, km_between
 from itlake.demo.manifest import FeedOutput, feed_dir
@@ -213,6 +215,44 @@ def write_zip(path: Path, members: dict[str, bytes], date: dt.date) -> None:
             info.create_system = 3
             info.external_attr = 0o644 << 16
             zf.writestr(info, members[name], compresslevel=6)
+
+
+def read_schedule(out_dir: Path, date: dt.date) -> pd.DataFrame:
+    """stop_times of the demo GTFS zip written for `date`, with seconds, the stop's name and
+    coordinates, and the route of each trip with its short name and type; sorted by trip and stop
+    sequence."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    with zipfile.ZipFile(feed_dir(out_dir, FEED, date) / FILE_NAME) as zf:
+
+        def read(name: str) -> pa.Table:
+            return pacsv.read_csv(
+                io.BytesIO(zf.read(name)), convert_options=pacsv.ConvertOptions(strings_can_be_null=False)
+            )
+
+        times_table, stops, trips = read("stop_times.txt"), read("stops.txt"), read("trips.txt")
+        routes = read("routes.txt")
+    times = times_table.select(["trip_id", "stop_id", "stop_sequence"]).to_pandas()
+    for column in ("arrival_time", "departure_time"):
+        hms = pc.list_flatten(pc.split_pattern(times_table[column].cast(pa.string()), ":"))
+        h, m, s = hms.to_numpy(zero_copy_only=False).astype(int).reshape(-1, 3).T
+        times[column] = h * 3600 + m * 60 + s
+    stops = stops.to_pandas().rename(columns={"stop_lat": "lat", "stop_lon": "lon"})
+    trips = trips.select(["trip_id", "route_id"]).to_pandas()
+    times = times.astype({"trip_id": str, "stop_id": str, "stop_sequence": int})
+    stops = stops.astype({"stop_id": str, "stop_name": str})
+    trips = trips.astype({"trip_id": str, "route_id": str})
+    routes = routes.select(["route_id", "route_short_name", "route_type"]).to_pandas()
+    routes = routes.astype({"route_id": str, "route_short_name": str, "route_type": int})
+    return (
+        times.merge(stops[["stop_id", "stop_name", "lat", "lon"]], on="stop_id")
+        .merge(trips[["trip_id", "route_id"]], on="trip_id")
+        .merge(routes, on="route_id")
+        .sort_values(["trip_id", "stop_sequence"], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def write_gtfs(out_dir: Path, city: City, *, scale: float, seed: int, date: dt.date) -> FeedOutput:

@@ -13,17 +13,13 @@ delay; one trip an hour is cancelled (a trip update with no stop-time updates, a
 from __future__ import annotations
 
 import datetime as dt
-import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from itlake.demo.city import KM_PER_DEG_LAT, KM_PER_DEG_LON, City
-from itlake.demo.gtfs import FEED as GTFS_FEED
-from itlake.demo.gtfs import FILE_NAME as GTFS_FILE
-from itlake.demo.gtfs import write_zip
+from itlake.demo.gtfs import read_schedule, write_zip
 from itlake.demo.manifest import FeedOutput, feed_dir
 
 POSITIONS = "gtfs_rt_vehicle_position"
@@ -33,38 +29,6 @@ SNAPSHOT_MIN = 10
 MAX_DELAY_S = 300
 NEXT_STOPS = 3
 UTC_OFFSET_S = 8 * 3600  # Shenzhen keeps UTC+8 all year
-
-
-def _schedule(out_dir: Path, date: dt.date) -> pd.DataFrame:
-    """stop_times of the demo GTFS with seconds, stop coordinates and the route of each trip."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
-
-    with zipfile.ZipFile(feed_dir(out_dir, GTFS_FEED, date) / GTFS_FILE) as zf:
-
-        def read(name: str) -> pa.Table:
-            return pacsv.read_csv(
-                io.BytesIO(zf.read(name)), convert_options=pacsv.ConvertOptions(strings_can_be_null=False)
-            )
-
-        times_table, stops, trips = read("stop_times.txt"), read("stops.txt"), read("trips.txt")
-    times = times_table.select(["trip_id", "stop_id", "stop_sequence"]).to_pandas()
-    for column in ("arrival_time", "departure_time"):
-        hms = pc.list_flatten(pc.split_pattern(times_table[column].cast(pa.string()), ":"))
-        h, m, s = hms.to_numpy(zero_copy_only=False).astype(int).reshape(-1, 3).T
-        times[column] = h * 3600 + m * 60 + s
-    stops = stops.to_pandas().rename(columns={"stop_lat": "lat", "stop_lon": "lon"})
-    trips = trips.select(["trip_id", "route_id"]).to_pandas()
-    times = times.astype({"trip_id": str, "stop_id": str, "stop_sequence": int})
-    stops = stops.astype({"stop_id": str})
-    trips = trips.astype({"trip_id": str, "route_id": str})
-    return (
-        times.merge(stops[["stop_id", "lat", "lon"]], on="stop_id")
-        .merge(trips[["trip_id", "route_id"]], on="trip_id")
-        .sort_values(["trip_id", "stop_sequence"], kind="stable")
-        .reset_index(drop=True)
-    )
 
 
 def _segments(schedule: pd.DataFrame) -> pd.DataFrame:
@@ -160,7 +124,7 @@ def _updates_message(
 
 def write_gtfs_rt(out_dir: Path, city: City, *, scale: float, seed: int, date: dt.date) -> list[FeedOutput]:
     rng = np.random.default_rng([seed, 31])
-    schedule = _schedule(out_dir, date)
+    schedule = read_schedule(out_dir, date)
     segments = _segments(schedule)
     trip_ids = schedule["trip_id"].drop_duplicates().sort_values().to_numpy()
     delay = pd.Series(rng.integers(0, MAX_DELAY_S + 1, len(trip_ids)), index=trip_ids)

@@ -3,8 +3,9 @@
 `smartcard_tap/<date>/smartcard_tap_<YYYYMMDD>.csv`, UTF-8 with a byte order mark (as the open
 data platform's downloads are), the layout of `itlake.feeds.smartcard_tap`. Cardholders make one
 to four journeys a day, at the morning and evening peaks and in between; a metro journey is an
-entry and an exit tap (two minutes per station plus walking time) on stations of three real
-Shenzhen metro lines, a bus journey one boarding tap. Metro entries pay nothing, exits pay the
+entry and an exit tap (two minutes per station plus walking time) on two stations of one metro
+line of the demo GTFS zip written before (so every station is a GTFS stop, by name, and the
+line is 地铁 plus the route's short name, 地铁1号线), a bus journey one boarding tap. Metro entries pay nothing, exits pay the
 fare by distance, buses 2 yuan; Shenzhen Tong takes 5 % off (deal_money against deal_value, in
 fen). Rows are sorted by time.
 
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from itlake.demo.city import City
+from itlake.demo.gtfs import METRO, read_schedule
 from itlake.demo.manifest import Dirt, FeedOutput, feed_dir
 
 FEED = "smartcard_tap"
@@ -31,24 +33,6 @@ HEADER = ",".join(
 CARDS_AT_SCALE_1 = 8000
 LOST_ENTRIES_AT_SCALE_1 = 4
 LOST_EXITS_AT_SCALE_1 = 4
-# Stations of three real Shenzhen Metro lines, in order.
-LINES = {
-    "地铁一号线": (
-        "罗湖 国贸 老街 大剧院 科学馆 华强路 岗厦 会展中心 购物公园 香蜜湖 "
-        "车公庙 竹子林 侨城东 华侨城 世界之窗 白石洲 高新园 深大 桃园 大新 "
-        "鲤鱼门 前海湾 新安 宝安中心 宝体 坪洲 西乡 固戍 后瑞 机场东"
-    ),
-    "地铁三号线": (
-        "益田 石厦 购物公园 福田 少年宫 莲花村 华新 通新岭 红岭 老街 "
-        "晒布 翠竹 田贝 水贝 草埔 布吉 木棉湾 大芬 丹竹头 六约 "
-        "塘坑 横岗 永湖 荷坳 大运 爱联 吉祥 龙城广场 南联 双龙"
-    ),
-    "地铁五号线": (
-        "前海湾 临海 宝华 宝安中心 翻身 灵芝 洪浪北 兴东 留仙洞 西丽 "
-        "大学城 塘朗 长岭陂 深圳北站 民治 五和 坂田 杨美 上水径 下水径 "
-        "长龙 布吉 百鸽笼 布心 太安 怡景 黄贝岭"
-    ),
-}
 BUS_COMPANIES = ("巴士集团", "东部公交", "西部公交")
 JOURNEY_HOURS = np.array(
     [0, 0, 0, 0, 0, 0, 3, 10, 12, 6, 4, 4, 4, 4, 4, 4, 5, 9, 11, 7, 5, 4, 3, 1], dtype=float
@@ -61,6 +45,18 @@ def _fare_fen(stations: np.ndarray) -> np.ndarray:
     return (200 + np.ceil(np.maximum(km - 4, 0) / 4) * 100).astype(int)
 
 
+def _metro_lines(out_dir: Path, date: dt.date) -> dict[str, list[str]]:
+    """Each metro line of the day's demo GTFS (地铁1号线) with its station names in order, those of
+    its first trip in direction 0."""
+    schedule = read_schedule(out_dir, date)
+    metro = schedule[schedule["route_type"] == METRO.route_type]
+    first = metro[metro["trip_id"] == metro["route_id"] + "_0_001"]
+    return {
+        f"地铁{trip['route_short_name'].iat[0]}": trip["stop_name"].tolist()
+        for _, trip in first.groupby("route_id", sort=True)
+    }
+
+
 def write_smartcard_taps(out_dir: Path, city: City, *, scale: float, seed: int, date: dt.date) -> FeedOutput:
     rng = np.random.default_rng([seed, 30])
     n_cards = max(10, round(CARDS_AT_SCALE_1 * scale))
@@ -70,8 +66,8 @@ def write_smartcard_taps(out_dir: Path, city: City, *, scale: float, seed: int, 
     n = len(card)
     start_s = rng.choice(24, n, p=JOURNEY_HOURS / JOURNEY_HOURS.sum()) * 3600 + rng.uniform(0, 3600, n)
     metro = rng.random(n) < 0.6
-    line_names = list(LINES)
-    stations = {name: text.split() for name, text in LINES.items()}
+    stations = _metro_lines(out_dir, date)
+    line_names = list(stations)
     line = rng.integers(0, len(line_names), n)
     devices = {}
 
