@@ -5,9 +5,9 @@ data platform's downloads are), the layout of `itlake.feeds.smartcard_tap`. Card
 to four journeys a day, at the morning and evening peaks and in between; a metro journey is an
 entry and an exit tap (two minutes per station plus walking time) on two stations of one metro
 line of the demo GTFS zip written before (so every station is a GTFS stop, by name, and the
-line is 地铁 plus the route's short name, 地铁1号线), a bus journey one boarding tap. Metro entries pay nothing, exits pay the
-fare by distance, buses 2 yuan; Shenzhen Tong takes 5 % off (deal_money against deal_value, in
-fen). Rows are sorted by time.
+line is 地铁 plus the route's short name, 地铁1号线), a bus journey one boarding tap. Metro
+entries pay nothing, exits pay the fare by distance, buses 2 yuan; Shenzhen Tong takes 5 % off
+(deal_money against deal_value, in fen). Rows are sorted by time.
 
 Dirt, listed in the manifest: a few metro exits whose entry tap was lost (exit_without_entry in
 gold), a few entries with no exit (entry_without_exit), one duplicated row and one unknown
