@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import contextlib
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import (
     DEMO_DATE,
     lake_at,
+    profile_to_file,
     quiet_spark_jobs,
     result,
     scratch_dir,
     spark_session,
+    spark_share,
+    step_split,
     taxi_gps_file,
 )
 
@@ -32,7 +34,6 @@ GOAL = "<= 25%"
 ROWS_AT_SCALE_1 = 5_000_000
 # Data rows per unit of demo-city scale: 300 taxis x 1440 fixes, plus 0.2 % duplicates.
 ROWS_PER_CITY_SCALE = 300 * 1440 * 1.002
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 @contextlib.contextmanager
@@ -74,64 +75,17 @@ def promote(spark, entry, path: Path, lake: Path, *, with_gate: bool) -> tuple[f
 
 
 def profile_gate(spark, entry, path: Path, lake: Path) -> tuple[Path, str]:
-    """Profile one gated ingest of `path`; returns the profile file and its top gate frames."""
-    from pyinstrument import Profiler
+    """Profile the gate of one ingest of `path`; returns the profile file and where its time goes:
+    waiting on Spark, and the gate's largest steps."""
+    from itlake.ingest import ingest_file
 
-    import itlake.quality as quality
-
-    real = quality.validate_frame
-    profiler = Profiler(interval=0.01)
-
-    def profiled(df, contract, **kwargs):
-        profiler.start()
-        try:
-            return real(df, contract, **kwargs)
-        finally:
-            profiler.stop()
-
-    quality.validate_frame = profiled
-    try:
+    def ingest() -> None:
         with lake_at(lake):
-            from itlake.ingest import ingest_file
-
             ingest_file(spark, entry, path, DEMO_DATE)
-    finally:
-        quality.validate_frame = real
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-gx-profile.txt"
-    text = profiler.output_text(unicode=False, color=False, show_all=False)
-    out.write_text(text, encoding="utf-8")
-    return out, _top_frames(profiler)
 
-
-def _top_frames(profiler) -> str:
-    """Where the gate's time goes: waiting on Spark jobs (py4j) or in GX's Python, and its steps."""
-    session = profiler.last_session
-    root = session.root_frame() if session else None
-    if root is None or not root.time:
-        return "no samples"
-    shares = {"Spark jobs": 0.0, "GX Python": 0.0, "other": 0.0}
-    steps: list = []
-
-    def walk(frame, kind: str) -> None:
-        path = frame.file_path or ""
-        if "/py4j/" in path:
-            kind = "Spark jobs"
-        elif "/great_expectations/" in path and kind == "other":
-            kind = "GX Python"
-        if frame.function == "validate_frame" and not steps:
-            steps.extend(c for c in frame.children if c.function != "[self]")
-        if not frame.children:
-            shares[kind] += frame.time
-        for child in frame.children:
-            walk(child, kind)
-
-    walk(root, "other")
-    total = root.time
-    split = ", ".join(f"{name} {seconds / total:.0%}" for name, seconds in shares.items())
-    top = sorted(steps, key=lambda f: f.time, reverse=True)[:3]
-    named = ", ".join(f"{f.function} {f.time / total:.0%}" for f in top)
-    return f"{split}; steps: {named}"
+    out, profiler = profile_to_file(ingest, "gx", start_in="validate_frame")
+    steps = step_split(profiler, ("validate_frame",), top=3)
+    return out, f"Spark jobs {spark_share(profiler):.0%}; steps: {steps}"
 
 
 def run(scale: float) -> list[dict]:

@@ -111,3 +111,81 @@ def spark_session():
 def quiet_spark_jobs(spark) -> None:
     """Drop cached frames between measurements so that one does not speed up the next."""
     spark.catalog.clearCache()
+
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def profile_to_file(fn: Callable[[], object], label: str, *, start_in: str | None = None):
+    """Run `fn` under pyinstrument and write the profile to bench/results/<time>-<label>-profile.txt.
+
+    With `start_in`, only the calls of that function of `itlake.quality` are sampled (the gate
+    inside a whole ingest); otherwise all of `fn`. Returns the file and the profiler."""
+    from datetime import UTC, datetime
+
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.01)
+    if start_in is None:
+        with profiler:
+            fn()
+    else:
+        import itlake.quality as quality
+
+        real = getattr(quality, start_in)
+
+        def sampled(*args, **kwargs):
+            profiler.start()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                profiler.stop()
+
+        setattr(quality, start_in, sampled)
+        try:
+            fn()
+        finally:
+            setattr(quality, start_in, real)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{label}-profile.txt"
+    out.write_text(profiler.output_text(unicode=False, color=False, show_all=False), encoding="utf-8")
+    return out, profiler
+
+
+def spark_share(profiler) -> float:
+    """The share of the sampled time spent waiting on the JVM (in py4j calls: Spark jobs, Delta
+    commits, plan building)."""
+    root = profiler.last_session.root_frame() if profiler.last_session else None
+    if root is None or not root.time:
+        return 0.0
+
+    def in_py4j(frame) -> float:
+        if "/py4j/" in (frame.file_path or ""):
+            return frame.time
+        return sum(in_py4j(child) for child in frame.children)
+
+    return in_py4j(root) / root.time
+
+
+def step_split(profiler, parents: tuple[str, ...], top: int = 6) -> str:
+    """Where the time goes one level below the functions named in `parents` (the first frame of
+    each), as "function share" of the whole profile, largest first; the parents themselves are
+    split further, not listed."""
+    root = profiler.last_session.root_frame() if profiler.last_session else None
+    if root is None or not root.time:
+        return "no samples"
+    steps: dict[str, float] = {}
+    seen: set[str] = set()
+
+    def walk(frame) -> None:
+        if frame.function in parents and frame.function not in seen:
+            seen.add(frame.function)
+            for child in frame.children:
+                if child.function not in parents and child.function != "[self]":
+                    steps[child.function] = steps.get(child.function, 0.0) + child.time
+        for child in frame.children:
+            walk(child)
+
+    walk(root)
+    largest = sorted(steps.items(), key=lambda kv: kv[1], reverse=True)[:top]
+    return ", ".join(f"{name} {seconds / root.time:.0%}" for name, seconds in largest)
