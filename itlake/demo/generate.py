@@ -51,7 +51,7 @@ FEEDS: tuple[tuple[str, FeedWriter], ...] = (
     ("gbfs_station_status", write_gbfs_station_status),
     ("gbfs_vehicle_status", write_gbfs_vehicle_status),
     ("ridehail_order", write_ridehail_orders),
-    ("smartcard_tap", write_smartcard_taps),
+    ("smartcard_tap", write_smartcard_taps),  # its metro lines are those of the GTFS zip
     ("bridge_tunnel", write_bridges),
     ("transport_hub", write_hubs),
     ("nev_charging_station", write_charging),
