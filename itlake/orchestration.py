@@ -34,9 +34,15 @@ def spark_submit_command(job: str, args: list[str]) -> list[str]:
     return [*command, str(get_settings().jobs_dir / f"{job}.py"), *args]
 
 
+def submit_env() -> dict[str, str]:
+    """The environment of a spark-submit: this interpreter for the driver and the workers (and for
+    spark-submit's own search for SPARK_HOME, which fails with another Python on the PATH)."""
+    return {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+
+
 def submit(job: str, args: list[str]) -> dict:
     """Run one job to completion, echoing its output; return the result it printed."""
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    env = submit_env()
     result: dict = {}
     tail: deque[str] = deque(maxlen=20)
     # Each line is echoed as it comes, so the task log shows a job's progress while it runs (and
