@@ -125,8 +125,9 @@ def duckdb_demand(day: date, tz: str, interval_s: int, h3_resolution: int):
         x, y = lon.to_numpy(zero_copy_only=False), lat.to_numpy(zero_copy_only=False)
         return pa.array(h3_cells(x, y, h3_resolution), pa.string())
 
-    con.create_function("district", district, ["DOUBLE", "DOUBLE"], "VARCHAR", type="arrow")
-    con.create_function("h3cell", h3, ["DOUBLE", "DOUBLE"], "VARCHAR", type="arrow")
+    # A point in no district gets NULL, as in Spark ("special": the UDF may return NULL).
+    for name, fn in (("district", district), ("h3cell", h3)):
+        con.create_function(name, fn, ["DOUBLE", "DOUBLE"], "VARCHAR", type="arrow", null_handling="special")
     _duck_views(con, tz)
     start, end = service_day_utc(day, tz)
     window = f"BETWEEN TIMESTAMP '{start}' AND TIMESTAMP '{end}' - INTERVAL 1 MICROSECOND"
@@ -211,6 +212,7 @@ def _measure(tmp: Path, scale: float) -> list[dict]:
     started = time.monotonic()
     built = build_maas(spark, DAY, tz)
     build_s = time.monotonic() - started
+    print(f"maas build: {build_s:.0f} s, {built['rows']:,} rows written", file=sys.stderr, flush=True)
     input_rows = sum(v for k, v in ingested.items() if not k.startswith("_") and k != "gtfs")
 
     started = time.monotonic()
