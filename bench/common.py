@@ -169,23 +169,27 @@ def spark_share(profiler) -> float:
 
 def step_split(profiler, parents: tuple[str, ...], top: int = 6) -> str:
     """Where the time goes one level below the functions named in `parents` (the first frame of
-    each), as "function share" of the whole profile, largest first; the parents themselves are
-    split further, not listed."""
+    each), as "function share" of the whole profile, largest first. A frame on the way to another
+    parent (a parent itself, or a comprehension calling one) is split further, not listed."""
     root = profiler.last_session.root_frame() if profiler.last_session else None
     if root is None or not root.time:
         return "no samples"
     steps: dict[str, float] = {}
     seen: set[str] = set()
 
-    def walk(frame) -> None:
-        if frame.function in parents and frame.function not in seen:
-            seen.add(frame.function)
-            for child in frame.children:
-                if child.function not in parents and child.function != "[self]":
-                    steps[child.function] = steps.get(child.function, 0.0) + child.time
-        for child in frame.children:
-            walk(child)
+    def leads_to_parent(frame) -> bool:
+        return any(c.function in parents or leads_to_parent(c) for c in frame.children)
 
-    walk(root)
+    def walk(frame, inside: bool) -> None:
+        first = frame.function in parents and frame.function not in seen
+        if first:
+            seen.add(frame.function)
+        for child in frame.children:
+            on_the_way = child.function in parents or leads_to_parent(child)
+            if (first or inside) and not on_the_way and child.function != "[self]":
+                steps[child.function] = steps.get(child.function, 0.0) + child.time
+            walk(child, inside=(first or inside) and on_the_way and child.function not in parents)
+
+    walk(root, inside=False)
     largest = sorted(steps.items(), key=lambda kv: kv[1], reverse=True)[:top]
     return ", ".join(f"{name} {seconds / root.time:.0%}" for name, seconds in largest)
