@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
+from itlake.config import using_lake as lake_at  # noqa: F401 (the benchmarks import it from here)
+
 ROW_KEYS = ("name", "value", "unit", "baseline", "ratio", "goal", "met", "note")
 DEMO_DATE = date(2026, 11, 27)
 SCRATCH = Path(os.environ.get("ITLAKE_BENCH_SCRATCH", tempfile.gettempdir())) / "itlake-bench"
@@ -71,24 +73,6 @@ def scratch_dir(name: str) -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def lake_at(root: Path) -> Iterator[Path]:
-    """Point the settings at the lake `root` for the duration (the settings are cached)."""
-    from itlake.config import get_settings
-
-    before = os.environ.get("ITLAKE_LAKE_ROOT")
-    os.environ["ITLAKE_LAKE_ROOT"] = str(root)
-    get_settings.cache_clear()
-    try:
-        yield root
-    finally:
-        if before is None:
-            os.environ.pop("ITLAKE_LAKE_ROOT", None)
-        else:
-            os.environ["ITLAKE_LAKE_ROOT"] = before
-        get_settings.cache_clear()
 
 
 def taxi_gps_file(out_dir: Path, city_scale: float, seed: int = 42) -> tuple[Path, int]:

@@ -6,8 +6,10 @@ Local mode (the default) runs on local Spark with a lake in ./lake; production m
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -88,3 +90,20 @@ def get_settings() -> Settings:
         k_anonymity=int(os.environ.get("ITLAKE_K_ANONYMITY", "10")),
         city_timezone=os.environ.get("ITLAKE_CITY_TIMEZONE", "Asia/Shanghai"),
     )
+
+
+@contextlib.contextmanager
+def using_lake(root) -> Iterator[Path]:
+    """Point the settings at the lake folder `root` for the duration, then back at the one before
+    (the settings are cached, so the cache is cleared both ways)."""
+    before = os.environ.get("ITLAKE_LAKE_ROOT")
+    os.environ["ITLAKE_LAKE_ROOT"] = str(root)
+    get_settings.cache_clear()
+    try:
+        yield Path(root)
+    finally:
+        if before is None:
+            os.environ.pop("ITLAKE_LAKE_ROOT", None)
+        else:
+            os.environ["ITLAKE_LAKE_ROOT"] = before
+        get_settings.cache_clear()

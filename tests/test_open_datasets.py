@@ -11,13 +11,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
-import os
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
-from itlake.config import DEMO_PSEUDONYM_KEY, get_settings
+from itlake.config import DEMO_PSEUDONYM_KEY, using_lake
 from itlake.contracts import load_contract, load_contracts
 
 DAY = date(2026, 11, 27)
@@ -338,23 +337,16 @@ def released(spark, tmp_path_factory):
     from itlake.lake.paths import table_path
     from itlake.publish.flow import publish
 
-    previous = os.environ.get("ITLAKE_LAKE_ROOT")
-    os.environ["ITLAKE_LAKE_ROOT"] = str(tmp_path_factory.mktemp("open-datasets") / "lake")
-    get_settings.cache_clear()
-    for name, rows in SOURCES.items():
-        contract = load_contract(name)
-        append(
-            spark.createDataFrame(rows(), contract.spark_schema()),
-            table_path(contract.layer, name),
-            partition_by=contract.partition_by or None,
-        )
-    publications = {name: publish(spark, name, DAY, K) for name in NEW_DATASETS}
-    yield publications
-    if previous is None:
-        os.environ.pop("ITLAKE_LAKE_ROOT")
-    else:
-        os.environ["ITLAKE_LAKE_ROOT"] = previous
-    get_settings.cache_clear()
+    with using_lake(tmp_path_factory.mktemp("open-datasets") / "lake"):
+        for name, rows in SOURCES.items():
+            contract = load_contract(name)
+            append(
+                spark.createDataFrame(rows(), contract.spark_schema()),
+                table_path(contract.layer, name),
+                partition_by=contract.partition_by or None,
+            )
+        publications = {name: publish(spark, name, DAY, K) for name in NEW_DATASETS}
+        yield publications
 
 
 def read_csv(publication) -> list[dict]:

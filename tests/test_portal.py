@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from itlake.catalog import load_catalog
-from itlake.config import get_settings
+from itlake.config import using_lake
 from itlake.contracts import load_contract
 from itlake.publish.release import Publication, licence_text, release_dcat, write_release
 
@@ -64,47 +64,41 @@ def site(tmp_path_factory):
     from itlake.sharing.server import BackgroundServer, create_app
 
     lake = tmp_path_factory.mktemp("portal") / "lake"
-    previous = get_settings().lake_root
-    import os
-
-    os.environ["ITLAKE_LAKE_ROOT"] = str(lake)
-    get_settings.cache_clear()
-    catalog = load_catalog()
-    for name, frame, synthetic in (
-        ("od_taxi_hourly", od_frame(), True),
-        ("public_road_inventory", road_frame(), False),
-    ):
-        entry = catalog.get(name)
-        publication = Publication(code=entry.code, name=name, synthetic=synthetic)
-        write_release(
-            frame,
-            entry,
-            load_contract(name),
-            publication,
-            release_dcat(catalog, entry, synthetic),
-            licence_text(entry.licence),
-            k=10,
-            k_column="trips" if name == "od_taxi_hourly" else None,
+    with using_lake(lake):
+        catalog = load_catalog()
+        for name, frame, synthetic in (
+            ("od_taxi_hourly", od_frame(), True),
+            ("public_road_inventory", road_frame(), False),
+        ):
+            entry = catalog.get(name)
+            publication = Publication(code=entry.code, name=name, synthetic=synthetic)
+            write_release(
+                frame,
+                entry,
+                load_contract(name),
+                publication,
+                release_dcat(catalog, entry, synthetic),
+                licence_text(entry.licence),
+                k=10,
+                k_column="trips" if name == "od_taxi_hourly" else None,
+            )
+        checked = datetime(2026, 11, 27, 3, tzinfo=UTC)
+        write_deltalake(
+            system_table_path("quality_results"),
+            pd.DataFrame(
+                {
+                    "dataset": ["taxi_trip", "taxi_trip", "road_network"],
+                    "expectation": ["a", "b", "c"],
+                    "severity": ["error", "error", "error"],
+                    "success": [True, True, False],
+                    "checked_at": [checked] * 3,
+                }
+            ),
         )
-    checked = datetime(2026, 11, 27, 3, tzinfo=UTC)
-    write_deltalake(
-        system_table_path("quality_results"),
-        pd.DataFrame(
-            {
-                "dataset": ["taxi_trip", "taxi_trip", "road_network"],
-                "expectation": ["a", "b", "c"],
-                "severity": ["error", "error", "error"],
-                "success": [True, True, False],
-                "checked_at": [checked] * 3,
-            }
-        ),
-    )
-    result = build_portal()
-    app = create_app(lake_root=str(lake), recipients_file=lake / "none.json", secret=b"x")
-    with BackgroundServer(app) as url:
-        yield {"url": url, "lake": lake, "result": result}
-    os.environ["ITLAKE_LAKE_ROOT"] = previous
-    get_settings.cache_clear()
+        result = build_portal()
+        app = create_app(lake_root=str(lake), recipients_file=lake / "none.json", secret=b"x")
+        with BackgroundServer(app) as url:
+            yield {"url": url, "lake": lake, "result": result}
 
 
 @pytest.fixture(scope="module")

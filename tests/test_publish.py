@@ -10,7 +10,6 @@ import csv
 import hashlib
 import hmac
 import json
-import os
 import shutil
 from datetime import date, datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from itlake.catalog import load_catalog
-from itlake.config import DEMO_PSEUDONYM_KEY, get_settings
+from itlake.config import DEMO_PSEUDONYM_KEY, get_settings, using_lake
 from itlake.contracts import Contract, load_contract, load_contracts
 from itlake.publish.datasets import DATASET_NAMES, releasable, source_tables
 from itlake.publish.gate import PublicationRefused, check_release
@@ -128,28 +127,25 @@ def released(spark, tmp_path_factory):
     from itlake.lake.system import LedgerRow, record_ledger
     from itlake.publish.flow import publish
 
-    previous = os.environ.get("ITLAKE_LAKE_ROOT")
-    os.environ["ITLAKE_LAKE_ROOT"] = str(tmp_path_factory.mktemp("publish") / "lake")
-    get_settings.cache_clear()
-    for name, rows in (("taxi_gps", gps_rows()), ("taxi_trip", trip_rows()), ("road_network", road_rows())):
-        contract = load_contract(name)
-        append(
-            spark.createDataFrame(rows, contract.spark_schema()),
-            table_path(contract.layer, name),
-            partition_by=contract.partition_by or None,
+    with using_lake(tmp_path_factory.mktemp("publish") / "lake"):
+        for name, rows in (
+            ("taxi_gps", gps_rows()),
+            ("taxi_trip", trip_rows()),
+            ("road_network", road_rows()),
+        ):
+            contract = load_contract(name)
+            append(
+                spark.createDataFrame(rows, contract.spark_schema()),
+                table_path(contract.layer, name),
+                partition_by=contract.partition_by or None,
+            )
+        record_ledger(
+            spark, [LedgerRow("b1", "03.02.001", "silver.taxi_gps", "gps.csv", "0", DAY, synthetic=True)]
         )
-    record_ledger(
-        spark, [LedgerRow("b1", "03.02.001", "silver.taxi_gps", "gps.csv", "0", DAY, synthetic=True)]
-    )
-    # The other datasets have their own lake in tests/test_open_datasets.py.
-    names = ("od_taxi_hourly", "public_road_inventory", "road_speed_zone_hour")
-    publications = {name: publish(spark, name, DAY, K) for name in names}
-    yield publications
-    if previous is None:
-        os.environ.pop("ITLAKE_LAKE_ROOT")
-    else:
-        os.environ["ITLAKE_LAKE_ROOT"] = previous
-    get_settings.cache_clear()
+        # The other datasets have their own lake in tests/test_open_datasets.py.
+        names = ("od_taxi_hourly", "public_road_inventory", "road_speed_zone_hour")
+        publications = {name: publish(spark, name, DAY, K) for name in names}
+        yield publications
 
 
 def read_csv(folder: str) -> list[dict]:

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import http.client
 import json
-import os
 import re
 import shutil
 import time
@@ -27,7 +26,7 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from itlake.config import DEMO_PSEUDONYM_KEY, get_settings
+from itlake.config import DEMO_PSEUDONYM_KEY, get_settings, using_lake
 from itlake.pii_scan import scan_bytes, scan_documents, scan_tree
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,40 +48,33 @@ def site(spark, tmp_path_factory):
     from itlake.sharing.server import BackgroundServer, create_app
     from tests.test_publish import road_rows, trip_rows
 
-    previous = os.environ.get("ITLAKE_LAKE_ROOT")
     root = tmp_path_factory.mktemp("security")
     lake = root / "lake"
-    os.environ["ITLAKE_LAKE_ROOT"] = str(lake)
-    get_settings.cache_clear()
-    for name, rows in (("taxi_trip", trip_rows()), ("road_network", road_rows())):
-        contract = load_contract(name)
-        append(
-            spark.createDataFrame(rows, contract.spark_schema()),
-            table_path(contract.layer, name),
-            partition_by=contract.partition_by or None,
-        )
-    publications = {
-        name: publish(spark, name, DAY, K) for name in ("od_taxi_hourly", "public_road_inventory")
-    }
-    portal = build_portal()
-    # A file of the lake outside open/, which no URL may reach.
-    secret_file = Path(system_table_path("secret.txt"))
-    secret_file.parent.mkdir(parents=True, exist_ok=True)
-    secret_file.write_text(SECRET_TEXT, encoding="utf-8")
-    recipients = root / "recipients.json"
-    app = create_app(lake_root=str(lake), recipients_file=recipients, secret=SECRET)
-    with BackgroundServer(app) as url:
-        profile = root / "public.share"
-        create_recipient(
-            "public-user", ["public"], endpoint=f"{url}/delta-sharing", profile=profile, path=recipients
-        )
-        token = json.loads(profile.read_text())["bearerToken"]
-        yield {"url": url, "lake": lake, "publications": publications, "portal": portal, "token": token}
-    if previous is None:
-        os.environ.pop("ITLAKE_LAKE_ROOT")
-    else:
-        os.environ["ITLAKE_LAKE_ROOT"] = previous
-    get_settings.cache_clear()
+    with using_lake(lake):
+        for name, rows in (("taxi_trip", trip_rows()), ("road_network", road_rows())):
+            contract = load_contract(name)
+            append(
+                spark.createDataFrame(rows, contract.spark_schema()),
+                table_path(contract.layer, name),
+                partition_by=contract.partition_by or None,
+            )
+        publications = {
+            name: publish(spark, name, DAY, K) for name in ("od_taxi_hourly", "public_road_inventory")
+        }
+        portal = build_portal()
+        # A file of the lake outside open/, which no URL may reach.
+        secret_file = Path(system_table_path("secret.txt"))
+        secret_file.parent.mkdir(parents=True, exist_ok=True)
+        secret_file.write_text(SECRET_TEXT, encoding="utf-8")
+        recipients = root / "recipients.json"
+        app = create_app(lake_root=str(lake), recipients_file=recipients, secret=SECRET)
+        with BackgroundServer(app) as url:
+            profile = root / "public.share"
+            create_recipient(
+                "public-user", ["public"], endpoint=f"{url}/delta-sharing", profile=profile, path=recipients
+            )
+            token = json.loads(profile.read_text())["bearerToken"]
+            yield {"url": url, "lake": lake, "publications": publications, "portal": portal, "token": token}
 
 
 def test_open_folder_holds_no_identifier_while_gold_does(site):
