@@ -124,8 +124,10 @@ def merge_by_key(
 
     def write() -> None:
         # Checked on every attempt: a concurrent writer may have created the table meanwhile.
+        # Created by an append, not an overwrite: a writer that created the table between this
+        # check and this commit keeps its rows (an overwrite would replace them unnoticed).
         if not table_exists(spark, path):
-            _writer(df, "overwrite", partition_by).save(path)
+            _writer(df, "append", partition_by).save(path)
             return
         (
             DeltaTable.forPath(spark, path)
