@@ -4,7 +4,9 @@ The table is gold.taxi_trip with the contract's schema and ten million rows over
 days (scale 1), written once with deltalake. The query is an analyst's first question -- trips,
 mean distance and total duration per pickup district -- through `itlake.query.sql` on a reused
 engine of each kind, after one warm-up run: "after start" means the interpreter, the JVM and the
-engine are up, while each query still reads the Delta log and plans afresh. Figures are medians.
+engine are up, while each query still reads the Delta log to find the table's current version and
+plans afresh (each engine reuses what it knows of a version it has seen: Spark its Delta snapshot,
+the fast path its view of the files). Figures are medians.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -37,10 +38,12 @@ from itlake.checksums import file_sha256
 from itlake.config import get_settings
 from itlake.contracts import load_contract
 from itlake.feeds import BatchContext, FeedError, get_feed
-from itlake.lake.delta import append_batch, merge_by_key, read_table
+from itlake.lake.delta import append_arrow_batch, append_batch, merge_by_key, read_table
 from itlake.lake.notices import errors, record_notices, summary
 from itlake.lake.paths import table_path
 from itlake.lake.system import LedgerRow, batch_promoted, record_ledger
+from itlake.quality.checks import entry_domain
+from itlake.quality.suites import Domain
 
 QUARANTINE_COLUMNS = [
     "_batch_id",
@@ -135,8 +138,9 @@ def ingest_file(spark: SparkSession, entry, path: Path, logical_date: date) -> l
         row = _finish(replace(template, table=",".join(feed.contracts), status="refused", message=str(err)))
         record_ledger(spark, [row])
         raise
+    domain = entry_domain(entry, logical_date)
     rows = [
-        promote(spark, feed, name, table, ctx, replace(template, table=name))
+        promote(spark, feed, name, table, ctx, replace(template, table=name), domain)
         for name, table in raw_tables.items()
     ]
     record_ledger(spark, rows)
@@ -166,13 +170,21 @@ def _check_notices(spark: SparkSession, feed, raw_tables: dict, ctx: BatchContex
 
 
 def promote(
-    spark: SparkSession, feed, contract_name: str, raw_table, ctx: BatchContext, row: LedgerRow
+    spark: SparkSession,
+    feed,
+    contract_name: str,
+    raw_table,
+    ctx: BatchContext,
+    row: LedgerRow,
+    domain: Domain,
 ) -> LedgerRow:
     """Bronze then silver for one raw table of one batch; returns its ledger row (the caller
-    records the rows of every table of the batch together)."""
-    from itlake.quality import quarantine_split, row_rules, validate_frame
-    from itlake.quality.checks import batch_domain, record_run, run_id, threshold_report
+    records the rows of every table of the batch together). `domain` is the coverage and date the
+    quality suite checks against."""
+    from itlake.quality import row_rules, validate_frame
+    from itlake.quality.checks import record_run, run_id, threshold_report
     from itlake.quality.foreign_keys import foreign_key_results, present_references, with_foreign_key_errors
+    from itlake.quality.rules import with_first_failure
 
     if raw_table.num_rows == 0:
         # A file with a header and no records (GTFS allows it): nothing to land, nothing lost.
@@ -182,53 +194,37 @@ def promote(
         return row
     contract = load_contract(contract_name)
     bronze_path = table_path("bronze", contract_name)
-    bronze = spark.createDataFrame(raw_table).withColumns(
-        {
-            "_batch_id": F.lit(ctx.batch_id),
-            "_source_file": F.lit(ctx.source_file),
-            "_ingested_at": F.current_timestamp(),
-        }
-    )
-    append_batch(bronze, bronze_path, ctx.batch_id)
+    append_arrow_batch(spark, with_lineage(raw_table, ctx), bronze_path, ctx.batch_id)
     bronze = read_table(spark, bronze_path).where(F.col("_batch_id") == ctx.batch_id)
     raw_fields = [c for c in bronze.columns if not c.startswith("_")]
     bronze = bronze.withColumn("_record", F.to_json(F.struct(*[F.col(f"`{c}`") for c in raw_fields])))
 
     references = present_references(spark, contract, feed.contracts)
-    typed = with_foreign_key_errors(
-        spark, feed.to_silver(bronze, contract_name, ctx), contract, feed.contracts
-    ).persist()
-    cached = [typed]
+    silver = feed.to_silver(bronze, contract_name, ctx)
+    typed = with_foreign_key_errors(spark, silver, contract, feed.contracts)
+    # Each row's fate in one frame: its first failure (a parse error, then a broken foreign key,
+    # then the contract's row rules) or, for a good row, its rank among the good rows of its key.
+    checked = with_first_failure(
+        typed,
+        row_rules(contract),
+        before=[
+            (F.when(F.col("_parse_error").isNotNull(), F.lit("parse_error")), F.col("_parse_error")),
+            (F.col("_fk_rule"), F.col("_fk_error")),
+        ],
+    ).drop("_parse_error", "_fk_rule", "_fk_error")
+    good = F.col("quarantine_rule").isNull()
+    first = Window.partitionBy(*contract.primary_key).orderBy(~good, "_row_number")
+    ranked = checked.withColumn("_rank", F.when(good, F.row_number().over(first))).persist()
     try:
-        row.rows_read = typed.count()
-        unparsed = typed.where(F.col("_parse_error").isNotNull()).withColumns(
-            {"quarantine_rule": F.lit("parse_error"), "quarantine_reason": F.col("_parse_error")}
-        )
-        parsed = typed.where(F.col("_parse_error").isNull())
-        orphans = parsed.where(F.col("_fk_rule").isNotNull()).withColumns(
-            {"quarantine_rule": F.col("_fk_rule"), "quarantine_reason": F.col("_fk_error")}
-        )
-        good, broken = quarantine_split(
-            parsed.where(F.col("_fk_rule").isNull()).drop("_parse_error", "_fk_rule", "_fk_error"),
-            row_rules(contract),
-        )
-        quarantined = (
-            unparsed.select(*QUARANTINE_COLUMNS)
-            .unionByName(orphans.select(*QUARANTINE_COLUMNS))
-            .unionByName(broken.select(*QUARANTINE_COLUMNS))
-        )
-        orphan_counts = (
-            {r["quarantine_rule"]: r["count"] for r in orphans.groupBy("quarantine_rule").count().collect()}
-            if references
-            else {}
-        )
-        first = Window.partitionBy(*contract.primary_key).orderBy("_row_number")
-        ranked = good.withColumn("_rank", F.row_number().over(first)).persist()
-        cached.append(ranked)
-        promoted = ranked.where("_rank = 1").drop("_rank", "_record")
-        row.rows_quarantined = quarantined.count()
-        row.rows_duplicate = ranked.where("_rank > 1").count()
+        # One aggregation gives every figure of the ledger and the gate: rows per rule, duplicates.
+        fates = ranked.groupBy("quarantine_rule", (F.col("_rank") > 1).alias("duplicate")).count().collect()
+        rule_counts = {r["quarantine_rule"]: r["count"] for r in fates if r["quarantine_rule"]}
+        row.rows_read = sum(r["count"] for r in fates)
+        row.rows_quarantined = sum(rule_counts.values())
+        row.rows_duplicate = sum(r["count"] for r in fates if r["duplicate"])
         row.rows_promoted = row.rows_read - row.rows_quarantined - row.rows_duplicate
+        quarantined = ranked.where(~good).select(*QUARANTINE_COLUMNS)
+        promoted = ranked.where("_rank = 1").drop("_rank", "_record", "quarantine_rule", "quarantine_reason")
 
         share = row.rows_quarantined / row.rows_read if row.rows_read else 0.0
         if share > contract.quarantine_threshold:
@@ -236,9 +232,8 @@ def promote(
                 f"batch_refused: {share:.2%} of rows quarantined, over the contract's threshold "
                 f"of {contract.quarantine_threshold:.2%}"
             )
-            rules = quarantined.groupBy("quarantine_rule").count().orderBy(F.desc("count")).collect()
-            record_run(spark, threshold_report(contract, ctx, row.rows_read, rules))
-            return _refuse(spark, contract_name, typed, quarantined, row, reason)
+            record_run(spark, threshold_report(contract, ctx, row.rows_read, rule_counts))
+            return _refuse(spark, contract_name, ranked, row, reason)
 
         report = validate_frame(
             promoted,
@@ -246,11 +241,11 @@ def promote(
             dataset=contract_name,
             batch_id=ctx.batch_id,
             run_id=run_id(ctx),
-            domain=batch_domain(contract_name, ctx.logical_date),
+            domain=domain,
             extra=foreign_key_results(
                 contract,
                 row.rows_read,
-                orphan_counts,
+                rule_counts,
                 references,
                 contract.quarantine_threshold,
                 feed.contracts,
@@ -267,7 +262,7 @@ def promote(
                     }
                 )
             )
-            return _refuse(spark, contract_name, typed, quarantined, row, f"quality_gate: {failed}")
+            return _refuse(spark, contract_name, ranked, row, f"quality_gate: {failed}")
 
         if row.rows_quarantined:  # a clean batch adds no empty commit to the quarantine table
             _write_quarantine(quarantined, contract_name, ctx.batch_id)
@@ -278,19 +273,33 @@ def promote(
             partition_by=contract.partition_by,
         )
     finally:
-        for frame in cached:
-            frame.unpersist()
+        ranked.unpersist()
     row = _finish(row)
     row.check()
     return row
 
 
-def _refuse(spark, contract_name: str, typed: DataFrame, quarantined: DataFrame, row: LedgerRow, reason: str):
+def with_lineage(raw_table: pa.Table, ctx: BatchContext) -> pa.Table:
+    """The parser's records plus the batch, the file and the time they entered bronze."""
+    lineage = {
+        "_batch_id": pa.scalar(ctx.batch_id, pa.string()),
+        "_source_file": pa.scalar(ctx.source_file, pa.string()),
+        "_ingested_at": pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC")),
+    }
+    for name, value in lineage.items():
+        raw_table = raw_table.append_column(name, pa.repeat(value, raw_table.num_rows))
+    return raw_table
+
+
+def _refuse(spark, contract_name: str, ranked: DataFrame, row: LedgerRow, reason: str):
     """Quarantine the whole batch: rows already failing keep their reason, the rest get `reason`."""
-    held = typed.join(quarantined.select("_row_number"), "_row_number", "left_anti").withColumns(
-        {"quarantine_rule": F.lit(reason.split(":", 1)[0]), "quarantine_reason": F.lit(reason)}
+    held = ranked.withColumns(
+        {
+            "quarantine_rule": F.coalesce(F.col("quarantine_rule"), F.lit(reason.split(":", 1)[0])),
+            "quarantine_reason": F.coalesce(F.col("quarantine_reason"), F.lit(reason)),
+        }
     )
-    _write_quarantine(quarantined.unionByName(held.select(*QUARANTINE_COLUMNS)), contract_name, row.batch_id)
+    _write_quarantine(held.select(*QUARANTINE_COLUMNS), contract_name, row.batch_id)
     row.rows_quarantined = row.rows_read
     row.rows_promoted = row.rows_duplicate = 0
     row = _finish(replace(row, status="refused", message=f"{contract_name}: {reason}"))

@@ -12,7 +12,7 @@ the file it was found (file, row number, field, value). A feed offers them throu
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from itlake.lake.paths import system_table_path
 
@@ -78,18 +78,15 @@ def record_notices(
     """Append the notices of one batch (one Delta commit); returns how many were written."""
     if not notices:
         return 0
-    from pyspark.sql import functions as F
-
-    from itlake.lake.delta import append
+    from itlake.lake.delta import append_rows
 
     context = {
         "feed": feed,
         "batch_id": batch_id,
         "source_file": source_file,
         "logical_date": logical_date,
-        "noticed_at": None,
+        "noticed_at": datetime.now(UTC),
     }
     rows = [{**context, **asdict(n)} for n in notices]
-    frame = spark.createDataFrame(rows, NOTICE_SCHEMA).withColumn("noticed_at", F.current_timestamp())
-    append(frame, system_table_path("feed_notices"))
+    append_rows(spark, rows, NOTICE_SCHEMA, system_table_path("feed_notices"))
     return len(rows)

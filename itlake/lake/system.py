@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from itlake.lake.delta import append, overwrite, read_table, table_exists
+from itlake.lake.delta import append, append_rows, overwrite, read_table, table_exists
 from itlake.lake.paths import system_table_path
 
 LEDGER_SCHEMA = (
@@ -67,10 +67,7 @@ class LedgerRow:
 
 def record_ledger(spark: SparkSession, rows: list[LedgerRow]) -> None:
     if rows:
-        append(
-            spark.createDataFrame([asdict(r) for r in rows], LEDGER_SCHEMA),
-            system_table_path("ingest_ledger"),
-        )
+        append_rows(spark, [asdict(r) for r in rows], LEDGER_SCHEMA, system_table_path("ingest_ledger"))
 
 
 def read_system(spark: SparkSession, name: str) -> DataFrame | None:
@@ -93,7 +90,7 @@ def batch_promoted(spark: SparkSession, batch_id: str) -> bool:
 
 def record_quality(spark: SparkSession, rows: list[dict]) -> None:
     if rows:
-        append(spark.createDataFrame(rows, QUALITY_SCHEMA), system_table_path("quality_results"))
+        append_rows(spark, rows, QUALITY_SCHEMA, system_table_path("quality_results"))
 
 
 def write_catalog_table(spark: SparkSession, catalog) -> int:

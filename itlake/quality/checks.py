@@ -1,6 +1,7 @@
 """What the ingest stage records about the quality of each batch it promotes or refuses.
 
     domain = batch_domain("taxi_gps", date(2026, 11, 27))   # coverage bbox + batch date
+    domain = entry_domain(entry, date(2026, 11, 27))         # the same, from an entry at hand
     record_run(spark, report)        # _system.quality_results rows and the run's Data Docs page
 
 A batch that quarantines more than its contract's threshold is refused before the suite runs; its
@@ -40,14 +41,22 @@ def batch_domain(contract_name: str, logical_date: date) -> Domain:
         entry = load_catalog().by_contract(contract_name)
     except KeyError:
         return Domain(batch_date=logical_date)
+    return entry_domain(entry, logical_date)
+
+
+def entry_domain(entry, logical_date: date) -> Domain:
+    """The spatial coverage of a catalogue entry, and the batch date."""
     return Domain(bbox=tuple(entry.spatial_coverage.bbox), batch_date=logical_date)
 
 
-def threshold_report(contract: Contract, ctx: BatchContext, rows_read: int, rule_counts) -> QualityReport:
+def threshold_report(
+    contract: Contract, ctx: BatchContext, rows_read: int, rule_counts: dict[str, int]
+) -> QualityReport:
     """The report of a batch refused for quarantining too much: one failed error result whose
-    sample lists the rules that quarantined rows, most frequent first."""
-    quarantined = sum(r["count"] for r in rule_counts)
+    sample lists the rules that quarantined rows (`rule_counts`), most frequent first."""
+    quarantined = sum(rule_counts.values())
     share = quarantined / rows_read if rows_read else 0.0
+    most = sorted(rule_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
     result = ExpectationResult(
         expectation=THRESHOLD,
         rule=THRESHOLD,
@@ -59,7 +68,7 @@ def threshold_report(contract: Contract, ctx: BatchContext, rows_read: int, rule
             f"over the threshold of {contract.quarantine_threshold:.2%}"
         ),
         unexpected_count=quarantined,
-        unexpected_sample=json.dumps({r["quarantine_rule"]: r["count"] for r in rule_counts[:5]}),
+        unexpected_sample=json.dumps(dict(most)),
     )
     return QualityReport(
         run_id=run_id(ctx), dataset=contract.name, batch_id=ctx.batch_id, success=False, results=[result]

@@ -124,14 +124,13 @@ def row_rules(contract: Contract) -> list[RowRule]:
     return rules
 
 
-def quarantine_split(df: DataFrame, rules: list[RowRule]) -> tuple[DataFrame, DataFrame]:
-    """Split `df` into (good rows, quarantined rows) with one projection and no Spark action.
+def with_first_failure(df: DataFrame, rules: list[RowRule], *, before=()) -> DataFrame:
+    """`df` plus `quarantine_rule` (the name of the first rule a row fails, in `rules` order; null
+    for a good row) and `quarantine_reason` ("lat=95.2 is outside [3.0, 54.0]
+    (expect_column_values_to_be_between)"), in one projection and no Spark action.
 
-    A good row keeps the original columns. A quarantined row keeps them too, plus
-    `quarantine_rule` (the name of the first rule it fails, in `rules` order) and
-    `quarantine_reason` ("lat=95.2 is outside [3.0, 54.0] (expect_column_values_to_be_between)").
-    Both frames read the same projection; persist it upstream if both are written.
-    """
+    `before` holds (rule, reason) Column pairs checked first, such as a parse error: a row where
+    one is set carries it instead of any row rule's."""
     from pyspark.sql import functions as F
 
     columns = [quote_ident(c) for c in df.columns]
@@ -139,16 +138,25 @@ def quarantine_split(df: DataFrame, rules: list[RowRule]) -> tuple[DataFrame, Da
     # lambda, took twice as long (1M rows, both counts: 25 s against 12 s): higher-order functions
     # fall out of Spark's generated code.
     failures = [(F.coalesce(F.expr(rule.condition_sql), F.lit(True)), rule) for rule in rules]
+    none = F.lit(None).cast("string")
     first_rule = F.coalesce(
-        *[F.when(~ok, F.lit(rule.name)) for ok, rule in failures], F.lit(None).cast("string")
+        *[rule for rule, _ in before], *[F.when(~ok, F.lit(rule.name)) for ok, rule in failures], none
     )
     first_reason = F.coalesce(
-        *[F.when(~ok, _reason(rule)) for ok, rule in failures], F.lit(None).cast("string")
+        *[reason for _, reason in before], *[F.when(~ok, _reason(rule)) for ok, rule in failures], none
     )
-    checked = df.select(
-        *columns, first_rule.alias("quarantine_rule"), first_reason.alias("quarantine_reason")
-    )
-    good = checked.where(F.col("quarantine_rule").isNull()).select(*columns)
+    return df.select(*columns, first_rule.alias("quarantine_rule"), first_reason.alias("quarantine_reason"))
+
+
+def quarantine_split(df: DataFrame, rules: list[RowRule]) -> tuple[DataFrame, DataFrame]:
+    """Split `df` into (good rows, quarantined rows): a good row keeps the original columns, a
+    quarantined row adds `quarantine_rule` and `quarantine_reason` (see `with_first_failure`).
+    Both frames read the same projection; persist it upstream if both are written.
+    """
+    from pyspark.sql import functions as F
+
+    checked = with_first_failure(df, rules)
+    good = checked.where(F.col("quarantine_rule").isNull()).select(*[quote_ident(c) for c in df.columns])
     bad = checked.where(F.col("quarantine_rule").isNotNull())
     return good, bad
 

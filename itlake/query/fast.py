@@ -216,12 +216,19 @@ class FastEngine:
         # default is last in both. The same query must give the same rows in the same order.
         self.con.execute("SET default_null_order = 'nulls_first_on_asc_last_on_desc'")
         self.last_timings: dict[str, float] = {}
+        # The snapshot each view reads. A Delta version never changes, so a later query that finds
+        # the same table (by its id, which a re-created table does not share) at the same version
+        # reuses the view instead of listing its files and reading their footers again.
+        self.views: dict[str, tuple[str, str, int]] = {}
 
     def run(self, query: ResolvedQuery, travel: TimeTravel) -> pa.Table:
         started = time.perf_counter()
         for ref in query.tables:
             table = open_snapshot(ref, travel)
-            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {ref.view} AS {view_sql(table, self.con)}")
+            snapshot = (table.table_uri, table.metadata().id, table.version())
+            if self.views.get(ref.view) != snapshot:
+                self.con.execute(f"CREATE OR REPLACE TEMP VIEW {ref.view} AS {view_sql(table, self.con)}")
+                self.views[ref.view] = snapshot
         planned = time.perf_counter()
         import duckdb
 
