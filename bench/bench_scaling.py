@@ -4,9 +4,10 @@ at scales 1, 4 and 16, each as a ratio of its wall time to scale 1's.
 Scale 1 here is a thirty-second of the demo city's day (BASE), so scale 16 is half the demo day.
 Every ingested file also costs a fixed time (Spark jobs, the GX gate and Delta commits: about
 12 s on the idle machine for a file of a few rows), and a run ingests 20 files, so this module
-takes the larger part of `make bench`; a whole demo day at scale 16 would take it past 30 minutes. The harness's scale multiplies BASE (`python -m bench.run --only scaling
---scale 4` runs a quarter, one and four demo days). In-process on one Spark session (no Airflow,
-no spark-submit), each scale into a fresh lake, after a warm-up run on a tiny city. "No worse than
+takes the larger part of `make bench`; a whole demo day at scale 16 would take it past 30
+minutes. The harness's scale multiplies BASE (`python -m bench.run --only scaling --scale 8`
+runs a quarter, one and four demo days). In-process on one Spark session (no Airflow, no
+spark-submit), each scale into a fresh lake, after a warm-up run on a tiny city. "No worse than
 linear" means the time at scale s is at most s times the time at scale 1.
 """
 

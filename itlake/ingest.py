@@ -10,11 +10,13 @@
    every notice goes to `_system.feed_notices`, and an ERROR refuses the file before it lands in
    bronze (the ledger names the notice codes).
 3. bronze/: the parser's raw records plus `_batch_id`, `_source_file`, `_row_number`,
-   `_ingested_at`. The batch id is derived from the sha256, so a file ingested again is a no-op.
+   `_ingested_at`, appended straight from Arrow (itlake/lake/delta.py `append_arrow`). The batch
+   id is derived from the sha256, so a file ingested again is a no-op.
 4. silver/: typed and conformed by the parser; rows that fail to type or break a contract rule go
    to quarantine/ with the rule and a reason; duplicates of a key within the batch are counted and
-   dropped; the Great Expectations suite of the contract must pass (an ERROR refuses the batch);
-   the rest is MERGEd by key.
+   dropped (one cached frame holds each row's fate, and one aggregation counts them all); the
+   Great Expectations suite of the contract must pass (an ERROR refuses the batch); the rest is
+   MERGEd by key.
 5. _system.ingest_ledger: one row per batch and table, which must reconcile
    rows_read = rows_promoted + rows_duplicate + rows_quarantined. The rows of one attempt are
    written in one commit at its end, so a file whose last attempt promoted every table it held

@@ -16,7 +16,6 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-
 from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame, SparkSession

@@ -1,7 +1,6 @@
 """What the ingest stage records about the quality of each batch it promotes or refuses.
 
-    domain = batch_domain("taxi_gps", date(2026, 11, 27))   # coverage bbox + batch date
-    domain = entry_domain(entry, date(2026, 11, 27))         # the same, from an entry at hand
+    domain = entry_domain(load_catalog().get("taxi_gps"), date(2026, 11, 27))  # coverage bbox + date
     record_run(spark, report)        # _system.quality_results rows and the run's Data Docs page
 
 A batch that quarantines more than its contract's threshold is refused before the suite runs; its
@@ -31,17 +30,6 @@ THRESHOLD = "quarantine_threshold"
 def run_id(ctx: BatchContext) -> str:
     """One validation run: a batch on its logical date."""
     return f"{ctx.batch_id}-{ctx.logical_date.isoformat()}"
-
-
-def batch_domain(contract_name: str, logical_date: date) -> Domain:
-    """The spatial coverage of the catalogue entry holding this contract, and the batch date."""
-    from itlake.catalog import load_catalog
-
-    try:
-        entry = load_catalog().by_contract(contract_name)
-    except KeyError:
-        return Domain(batch_date=logical_date)
-    return entry_domain(entry, logical_date)
 
 
 def entry_domain(entry, logical_date: date) -> Domain:
