@@ -203,7 +203,7 @@ def promote(
 
     references = present_references(spark, contract, feed.contracts)
     silver = feed.to_silver(bronze, contract_name, ctx)
-    typed = with_foreign_key_errors(spark, silver, contract, feed.contracts)
+    typed = with_foreign_key_errors(spark, silver, contract, feed.contracts, references)
     # Each row's fate in one frame: its first failure (a parse error, then a broken foreign key,
     # then the contract's row rules) or, for a good row, its rank among the good rows of its key.
     checked = with_first_failure(
@@ -235,7 +235,7 @@ def promote(
                 f"of {contract.quarantine_threshold:.2%}"
             )
             record_run(spark, threshold_report(contract, ctx, row.rows_read, rule_counts))
-            return _refuse(spark, contract_name, ranked, row, reason)
+            return _refuse(contract_name, ranked, row, reason)
 
         report = validate_frame(
             promoted,
@@ -264,7 +264,7 @@ def promote(
                     }
                 )
             )
-            return _refuse(spark, contract_name, ranked, row, f"quality_gate: {failed}")
+            return _refuse(contract_name, ranked, row, f"quality_gate: {failed}")
 
         if row.rows_quarantined:  # a clean batch adds no empty commit to the quarantine table
             _write_quarantine(quarantined, contract_name, ctx.batch_id)
@@ -293,7 +293,7 @@ def with_lineage(raw_table: pa.Table, ctx: BatchContext) -> pa.Table:
     return raw_table
 
 
-def _refuse(spark, contract_name: str, ranked: DataFrame, row: LedgerRow, reason: str):
+def _refuse(contract_name: str, ranked: DataFrame, row: LedgerRow, reason: str):
     """Quarantine the whole batch: rows already failing keep their reason, the rest get `reason`."""
     held = ranked.withColumns(
         {

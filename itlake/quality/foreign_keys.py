@@ -63,18 +63,24 @@ def present_references(spark: SparkSession, contract: Contract, same_batch: Iter
 
 
 def with_foreign_key_errors(
-    spark: SparkSession, df: DataFrame, contract: Contract, same_batch: Iterable[str] = ()
+    spark: SparkSession,
+    df: DataFrame,
+    contract: Contract,
+    same_batch: Iterable[str] = (),
+    present: set[str] | None = None,
 ) -> DataFrame:
     """`df` plus `_fk_rule` and `_fk_error`: the first foreign key the row breaks, or nulls.
 
     Each referenced key set is read once, de-duplicated and left-joined; a lake table of keys is
-    small next to the batch, so Spark broadcasts it when it fits.
+    small next to the batch, so Spark broadcasts it when it fits. `present` is what
+    `present_references` gave, when the caller has it already; otherwise it is looked up.
     """
     from pyspark.sql import functions as F
 
     from itlake.lake.delta import read_table
 
-    present = present_references(spark, contract, same_batch)
+    if present is None:
+        present = present_references(spark, contract, same_batch)
     checked: list[int] = []
     for i, fk in enumerate(checked_keys(contract, same_batch)):
         rule = fk_rule(fk)
