@@ -37,6 +37,10 @@ class Settings:
     jobs_dir: Path
     k_anonymity: int
     city_timezone: str
+    # The warm engine: a Spark Connect server every task attaches to (itlake/lake/engine.py).
+    spark_remote: str
+    engine_port: int
+    engine_dir: Path
     pseudonym_key_env: str = "ITLAKE_PSEUDONYM_KEY"
 
     @property
@@ -89,6 +93,9 @@ def get_settings() -> Settings:
         jobs_dir=_path("ITLAKE_JOBS_DIR", REPO_ROOT / "jobs"),
         k_anonymity=int(os.environ.get("ITLAKE_K_ANONYMITY", "10")),
         city_timezone=os.environ.get("ITLAKE_CITY_TIMEZONE", "Asia/Shanghai"),
+        spark_remote=os.environ.get("ITLAKE_SPARK_REMOTE", ""),
+        engine_port=int(os.environ.get("ITLAKE_ENGINE_PORT", "15002")),
+        engine_dir=_path("ITLAKE_ENGINE_DIR", Path.home() / ".cache" / "itlake" / "engine"),
     )
 
 

@@ -1,4 +1,5 @@
-"""Launching jobs/ with spark-submit against ITLAKE_SPARK_MASTER, for the Airflow tasks.
+"""Running jobs/ for the Airflow tasks: attached to the warm engine (ITLAKE_SPARK_REMOTE, see
+itlake/lake/engine.py), or, without one, launched with spark-submit against ITLAKE_SPARK_MASTER.
 
 The Spark provider's SparkSubmitOperator would pull `pyspark-client`, which installs over the
 full `pyspark` package; this small launcher runs the spark-submit that pyspark ships instead,
@@ -8,15 +9,11 @@ with the same settings as the session factory.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from collections import deque
-from pathlib import Path
 
 from itlake.config import get_settings
-from itlake.runner import RESULT_PREFIX
+from itlake.runner import RESULT_PREFIX, run_attached
 
 
 class JobFailedError(RuntimeError):
@@ -24,24 +21,28 @@ class JobFailedError(RuntimeError):
 
 
 def spark_submit_command(job: str, args: list[str]) -> list[str]:
-    from itlake.lake.session import spark_conf
+    from itlake.lake.session import spark_submit_base
 
-    conf = spark_conf(f"itlake-{job}")
-    submit = shutil.which("spark-submit", path=str(Path(sys.executable).parent)) or "spark-submit"
-    command = [submit, "--master", conf.pop("spark.master"), "--packages", conf.pop("spark.jars.packages")]
-    for key, value in conf.items():
-        command += ["--conf", f"{key}={value}"]
-    return [*command, str(get_settings().jobs_dir / f"{job}.py"), *args]
-
-
-def submit_env() -> dict[str, str]:
-    """The environment of a spark-submit: this interpreter for the driver and the workers (and for
-    spark-submit's own search for SPARK_HOME, which fails with another Python on the PATH)."""
-    return {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    return [*spark_submit_base(f"itlake-{job}"), str(get_settings().jobs_dir / f"{job}.py"), *args]
 
 
 def submit(job: str, args: list[str]) -> dict:
-    """Run one job to completion, echoing its output; return the result it printed."""
+    """Run one job to completion and return its result: attached to the warm engine when
+    ITLAKE_SPARK_REMOTE is set, else through spark-submit (a JVM of its own, about 20 s to start)."""
+    settings = get_settings()
+    if settings.spark_remote:
+        result = run_attached(job, settings.jobs_dir / f"{job}.py", args)
+        if not result.get("ok"):
+            raise JobFailedError(f"job {job} failed: {result.get('error', '')}")
+        print(RESULT_PREFIX + json.dumps(result, ensure_ascii=False), flush=True)
+        return result
+    return submit_spark(job, args)
+
+
+def submit_spark(job: str, args: list[str]) -> dict:
+    """Run one job with spark-submit, echoing its output; return the result it printed."""
+    from itlake.lake.session import submit_env
+
     env = submit_env()
     result: dict = {}
     tail: deque[str] = deque(maxlen=20)

@@ -17,8 +17,6 @@ LAYERS_SHOWN = ("bronze", "silver", "quarantine", "gold", "open", "_system")
 def lake_tables(spark, now: datetime | None = None) -> list[dict]:
     """One row per Delta table in the lake: layer, name, rows, version, last update (UTC, ISO 8601),
     freshness against the `update_cycle` of the catalogue entry owning it ("" for _system), path."""
-    from delta.tables import DeltaTable
-
     from itlake.catalog import load_catalog
     from itlake.status import freshness
 
@@ -33,7 +31,7 @@ def lake_tables(spark, now: datetime | None = None) -> list[dict]:
             path = str(child)
             if not child.is_dir() or not table_exists(spark, path):
                 continue
-            history = DeltaTable.forPath(spark, path).history(1)
+            history = spark.sql(f"DESCRIBE HISTORY delta.`{path}` LIMIT 1")
             # Epoch milliseconds: a collected timestamp would be in the driver's local time zone.
             last = history.select("version", F.unix_millis("timestamp").alias("epoch_ms")).first()
             updated_at = datetime.fromtimestamp(last.epoch_ms / 1000, UTC)

@@ -157,7 +157,8 @@ def test_ingest_and_gold_jobs_run_on_a_standalone_cluster(cluster, inbox, tmp_pa
 
 def test_an_ingest_killed_mid_write_and_retried_gives_the_same_tables(inbox, tmp_path, monkeypatch):
     """SIGKILL the spark-submit once bronze is committed (silver is being written), then retry."""
-    from itlake.orchestration import spark_submit_command, submit, submit_env
+    from itlake.lake.session import submit_env
+    from itlake.orchestration import spark_submit_command, submit
 
     if "clean" not in RESULTS:
         pytest.skip("needs the clean run of the cluster test")

@@ -2,6 +2,7 @@
 
 itlake catalog list | show CODE | validate | export --format dcat
 itlake demo generate --out DIR | itlake demo run
+itlake engine start | status | stop
 itlake ingest CODE_OR_NAME FILE... [--logical-date YYYY-MM-DD]
 itlake tables | itlake status
 itlake quality report [DATASET] | itlake quality docs
@@ -24,6 +25,7 @@ from rich.table import Table
 from itlake.cli.catalog import app as catalog_app
 from itlake.cli.demo import app as demo_app
 from itlake.cli.demo_run import run as demo_run
+from itlake.cli.engine import app as engine_app
 from itlake.cli.maas import app as maas_app
 from itlake.cli.portal import app as portal_app
 from itlake.cli.quality import app as quality_app
@@ -38,6 +40,7 @@ app = typer.Typer(
 )
 app.add_typer(catalog_app, name="catalog", help="The information resource catalogue.")
 app.add_typer(demo_app, name="demo", help="The synthetic demo city.")
+app.add_typer(engine_app, name="engine", help="The warm Spark engine (Spark Connect) that tasks attach to.")
 app.add_typer(quality_app, name="quality", help="Quality results and Data Docs.")
 app.add_typer(maas_app, name="maas", help="MaaS demand-supply tables: the worst gaps.")
 demo_app.command("run", help="Generate the demo city and run the whole pipeline through Airflow.")(demo_run)

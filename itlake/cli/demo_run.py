@@ -1,46 +1,79 @@
 """`itlake demo run` (what `make demo` calls): the whole pipeline on the demo city, through Airflow.
 
-It generates the city into ./demo-city (the inbox), migrates Airflow's SQLite database, runs each
-DAG with `airflow dags test` for the demo date (the three ingest families, gold, publish, MaaS,
-then the catalogue), then prints every lake table with its row count, the ledger, the quality status
-and where the outputs are. Each DAG's log is kept in .airflow/demo-logs/.
+    itlake demo run [--only ingest|gold|publish|maas] [--no-engine]
+
+It starts the warm engine (itlake/lake/engine.py) unless one answers already, so that every task
+attaches to it instead of starting a JVM; generates the city into ./demo-city (the inbox);
+migrates Airflow's SQLite database; runs each DAG with `airflow dags test` for the demo date (the
+three ingest families, gold, publish, MaaS, then the catalogue), showing DAG i of N,
+the task running and the elapsed time; then prints every lake table with its row count, the
+ledger, the quality status and where the outputs are, and the total time. The engine it started
+is stopped at the end, also after a failure. Each DAG's log is kept in .airflow/demo-logs/.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from itlake.runner import RESULT_PREFIX
+
+
+class Part(StrEnum):
+    ingest = "ingest"
+    gold = "gold"
+    publish = "publish"
+    maas = "maas"
+
+
 # The catalogue runs last, so that its DCAT export knows which resources now hold synthetic data.
 DAGS = [
-    "itlake_ingest_infrastructure",
-    "itlake_ingest_mobility",
-    "itlake_ingest_freight",
-    "itlake_gold_infrastructure",
-    "itlake_gold_freight",
-    "itlake_gold",
-    "itlake_gold_mobility",
-    "itlake_publish",
-    "itlake_maas",
-    "itlake_catalog",
+    ("itlake_ingest_infrastructure", Part.ingest),
+    ("itlake_ingest_mobility", Part.ingest),
+    ("itlake_ingest_freight", Part.ingest),
+    ("itlake_gold_infrastructure", Part.gold),
+    ("itlake_gold_freight", Part.gold),
+    ("itlake_gold", Part.gold),
+    ("itlake_gold_mobility", Part.gold),
+    ("itlake_publish", Part.publish),
+    ("itlake_maas", Part.maas),
+    ("itlake_catalog", Part.publish),
 ]
 # Wide enough for the summary tables when the output is a log file rather than a terminal.
 console = Console(width=None if sys.stdout.isatty() else 120)
+TASK_STARTED = re.compile(r"task_id=(\w+)")
 
 
-def airflow(*args: str, log: Path) -> int:
+def airflow(*args: str, log: Path, on_line=None) -> int:
+    """Run the Airflow command, writing its output to `log`; `on_line` sees each line as it comes."""
     airflow_bin = Path(sys.executable).parent / "airflow"
-    with log.open("w") as handle:
-        return subprocess.run([str(airflow_bin), *args], stdout=handle, stderr=subprocess.STDOUT).returncode
+    with (
+        log.open("w") as handle,
+        subprocess.Popen(
+            [str(airflow_bin), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        ) as process,
+    ):
+        for line in process.stdout:
+            handle.write(line)
+            if on_line:
+                on_line(line)
+    return process.returncode
 
 
 def dag_succeeded(log: Path, returncode: int) -> bool:
@@ -48,11 +81,44 @@ def dag_succeeded(log: Path, returncode: int) -> bool:
     return returncode == 0 and "state=success" in text and "state=failed" not in text
 
 
+@contextlib.contextmanager
+def warm_engine(wanted: bool):
+    """Attach every task to the engine: start one unless it answers already, and stop the one it
+    started at the end. Without `wanted` (or with ITLAKE_SPARK_REMOTE already set) it leaves the
+    environment alone: tasks then attach to that engine, or fall back to spark-submit."""
+    from itlake.config import get_settings
+    from itlake.lake import engine
+
+    if not wanted or os.environ.get("ITLAKE_SPARK_REMOTE"):
+        yield
+        return
+    already = engine.status().answers
+    if not already:
+        with console.status("starting the Spark engine (Spark Connect with Delta), once for every task"):
+            started = time.monotonic()
+            state = engine.start()
+        console.print(f"[green]✓[/] engine {state.summary} ({time.monotonic() - started:.0f} s)")
+    os.environ["ITLAKE_SPARK_REMOTE"] = engine.engine_url()
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        if not already:
+            engine.stop()
+            console.print("[green]✓[/] engine stopped")
+
+
 def run(
     out: Path = typer.Option(Path("demo-city"), help="where the demo city is generated (the inbox)"),
     scale: float = typer.Option(1.0, help="city size; 1 is a city day that runs in minutes"),
     seed: int = typer.Option(42, help="random seed; the same seed gives the same files"),
     day: str = typer.Option("2026-11-27", "--date", help="the demo service date"),
+    only: Part | None = typer.Option(
+        None, help="run one part of the pipeline (the lake must hold the parts before it)"
+    ),
+    use_engine: bool = typer.Option(
+        True, "--engine/--no-engine", help="attach tasks to the warm engine (else a spark-submit per task)"
+    ),
 ) -> None:
     from itlake.cli.startup import require_secrets
     from itlake.demo import generate_city
@@ -71,23 +137,46 @@ def run(
     os.environ.setdefault("AIRFLOW__OPENLINEAGE__EXTRACTORS", "itlake.lineage.ItlakeTaskExtractor")
     logs.mkdir(parents=True, exist_ok=True)
 
-    with console.status(f"generating the demo city (scale {scale}, seed {seed}) into {out}/"):
-        manifest = generate_city(out, scale=scale, seed=seed, date=service_date)
-    console.print(f"[green]✓[/] demo city: {len(manifest.files)} files in {out}/ (synthetic, seed {seed})")
+    if only in (None, Part.ingest):
+        with console.status(f"generating the demo city (scale {scale}, seed {seed}) into {out}/"):
+            manifest = generate_city(out, scale=scale, seed=seed, date=service_date)
+        files = len(manifest.files)
+        console.print(f"[green]✓[/] demo city: {files} files in {out}/ (synthetic, seed {seed})")
 
     with console.status("preparing Airflow's SQLite database"):
         if airflow("db", "migrate", log=logs / "db-migrate.log") != 0:
             raise typer.Exit(_fail("airflow db migrate", logs / "db-migrate.log"))
-    for dag_id in DAGS:
-        step = time.monotonic()
-        log = logs / f"{dag_id}.log"
-        with console.status(f"airflow dags test {dag_id} {day}"):
-            code = airflow("dags", "test", dag_id, day, log=log)
-        if not dag_succeeded(log, code):
-            raise typer.Exit(_fail(f"DAG {dag_id}", log))
-        console.print(f"[green]✓[/] {dag_id} ({time.monotonic() - step:.0f} s)")
-    print_summary()
+    dags = [dag_id for dag_id, part in DAGS if only in (None, part)]
+    with warm_engine(use_engine):
+        for number, dag_id in enumerate(dags, start=1):
+            _run_dag(dag_id, number, len(dags), day, logs, started)
+        print_summary()
     console.print(f"\nDemo finished in {time.monotonic() - started:.0f} s.")
+
+
+def _run_dag(dag_id: str, number: int, total: int, day: str, logs: Path, started: float) -> None:
+    """`airflow dags test` one DAG, with a status line: DAG i of N, the task running, the time."""
+    step = time.monotonic()
+    log = logs / f"{dag_id}.log"
+    rows = [0]
+    with console.status("") as line:
+
+        def on_line(text: str) -> None:
+            task = TASK_STARTED.search(text)
+            if RESULT_PREFIX in text:
+                result = json.loads(text.split(RESULT_PREFIX, 1)[1])
+                written = result.get("rows", result.get("rows_promoted"))
+                rows[0] += written if isinstance(written, int) else 0
+            if task:
+                elapsed = time.monotonic() - started
+                line.update(f"DAG {number}/{total} {dag_id}: {task.group(1)} ({elapsed:.0f} s elapsed)")
+
+        on_line(f"task_id=starting {day}")
+        code = airflow("dags", "test", dag_id, day, log=log, on_line=on_line)
+    if not dag_succeeded(log, code):
+        raise typer.Exit(_fail(f"DAG {dag_id}", log))
+    written = f", {rows[0]:,} rows" if rows[0] else ""
+    console.print(f"[green]✓[/] DAG {number}/{total} {dag_id} ({time.monotonic() - step:.0f} s{written})")
 
 
 def _fail(what: str, log: Path) -> int:

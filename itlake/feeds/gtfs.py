@@ -80,6 +80,8 @@ def required_fields(contract) -> list[str]:
 
 class GtfsFeed:
     name = "gtfs"
+    # A zip is one feed version (its sha256 is the `feed_version` of every row): a batch of its own.
+    one_file_per_batch = True
     contracts = tuple(FILES)
 
     def read(self, path: Path, ctx: BatchContext) -> dict:

@@ -67,26 +67,25 @@ def summary(notices: list[Notice], limit: int = 3) -> str:
 
 
 def record_notices(
-    spark,
-    notices: list[Notice],
-    *,
-    feed: str,
-    batch_id: str,
-    source_file: str,
-    logical_date: date,
+    spark, found: list[tuple[str, str, list[Notice]]], *, feed: str, logical_date: date
 ) -> int:
-    """Append the notices of one batch (one Delta commit); returns how many were written."""
-    if not notices:
-        return 0
+    """Append the notices of the files of one batch in one Delta commit; `found` holds, per file,
+    its batch id, its name and its notices. Returns how many were written."""
     from itlake.lake.delta import append_rows
 
-    context = {
-        "feed": feed,
-        "batch_id": batch_id,
-        "source_file": source_file,
-        "logical_date": logical_date,
-        "noticed_at": datetime.now(UTC),
-    }
-    rows = [{**context, **asdict(n)} for n in notices]
-    append_rows(spark, rows, NOTICE_SCHEMA, system_table_path("feed_notices"))
+    noticed_at = datetime.now(UTC)
+    rows = [
+        {
+            "feed": feed,
+            "batch_id": batch_id,
+            "source_file": source_file,
+            "logical_date": logical_date,
+            "noticed_at": noticed_at,
+            **asdict(n),
+        }
+        for batch_id, source_file, notices in found
+        for n in notices
+    ]
+    if rows:
+        append_rows(spark, rows, NOTICE_SCHEMA, system_table_path("feed_notices"))
     return len(rows)

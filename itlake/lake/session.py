@@ -1,5 +1,9 @@
 """The one Spark session factory: Delta extension and catalog, UTC, few shuffle partitions.
 
+With ITLAKE_SPARK_REMOTE set (`sc://localhost:15002`, see itlake/lake/engine.py) a session
+attaches to the warm engine: a Spark Connect session of its own, so two tasks attached at once
+share no temporary views and no settings. Without it, the session is a local JVM in this process.
+
 Delta's jars come from Maven Central on first use (spark.jars.packages) and are cached in
 ITLAKE_IVY_DIR, so later runs start without the network.
 """
@@ -7,8 +11,12 @@ ITLAKE_IVY_DIR, so later runs start without the network.
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import sys
 from importlib.metadata import version
+from pathlib import Path
+from urllib.parse import urlparse
 
 from itlake.config import get_settings
 
@@ -48,8 +56,70 @@ def spark_conf(app_name: str = "itlake") -> dict[str, str]:
     }
 
 
+# Settings a Connect session sets for itself; the rest are the server's (fixed at its start).
+SESSION_CONF = ("spark.sql.session.timeZone", "spark.sql.shuffle.partitions")
+
+
+class EngineNotRunningError(RuntimeError):
+    """ITLAKE_SPARK_REMOTE names an engine that does not answer."""
+
+
+def spark_submit_base(app_name: str) -> list[str]:
+    """spark-submit with every setting of the factory, for a job or for the engine's server."""
+    conf = spark_conf(app_name)
+    submit = shutil.which("spark-submit", path=str(Path(sys.executable).parent)) or "spark-submit"
+    command = [submit, "--master", conf.pop("spark.master"), "--packages", conf.pop("spark.jars.packages")]
+    for key, value in conf.items():
+        command += ["--conf", f"{key}={value}"]
+    return command
+
+
+def submit_env() -> dict[str, str]:
+    """The environment of a spark-submit: this interpreter for the driver and the workers (and for
+    spark-submit's own search for SPARK_HOME, which fails with another Python on the PATH)."""
+    return {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+
+
+def remote_session(url: str, app_name: str = "itlake"):
+    """A new Spark Connect session on the engine at `url` (never one shared with another caller).
+
+    A missing engine is one line naming `itlake engine start`, found before any query; the
+    client's retries are cut to about 10 s (the default waits up to 10 min for an engine that
+    went away, and a task should fail fast and leave the wait to its own retries)."""
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+    from pyspark.sql.connect.session import SparkSession as RemoteSparkSession
+
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "localhost", parsed.port or 15002
+    try:
+        socket.create_connection((host, port), timeout=2.0).close()
+    except OSError:
+        raise EngineNotRunningError(
+            f"no Spark engine answers at {url} (ITLAKE_SPARK_REMOTE): start it with `itlake engine start`"
+        ) from None
+    # What `SparkSession.builder.remote()` sets: pyspark.sql.functions then build Connect columns.
+    os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    builder = RemoteSparkSession.builder.remote(url).appName(app_name)
+    conf = spark_conf(app_name)
+    for key in SESSION_CONF:
+        builder = builder.config(key, conf[key])
+    session = builder.create()
+    session._client.set_retry_policies([DefaultPolicy(max_retries=5, max_backoff=4000)])
+    return session
+
+
+_attached = None
+
+
 def get_spark(app_name: str = "itlake"):
-    """Return the active session, or build one with the lake's settings."""
+    """Return this process's session: attached to the engine when ITLAKE_SPARK_REMOTE is set,
+    else the active local session, or a new one with the lake's settings."""
+    global _attached
+    remote = get_settings().spark_remote
+    if remote:
+        if _attached is None or _attached.is_stopped:
+            _attached = remote_session(remote, app_name)
+        return _attached
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()

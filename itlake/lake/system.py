@@ -1,26 +1,31 @@
 """The `_system` tables: the catalogue, the ingest ledger and the quality results.
 
-The ledger is the lake's book of record: one row per batch and table, and every row reconciles
-`rows_read = rows_promoted + rows_duplicate + rows_quarantined`.
+The ledger is the lake's book of record: one row per received file and table, and every row
+reconciles `rows_read = rows_promoted + rows_duplicate + rows_quarantined`, with
+`rows_promoted = rows_inserted + rows_updated + rows_unchanged` (new keys; keys whose row
+changed; rows sent again as they were). Summed over the ledger, `rows_inserted` of a table is the
+row count of its silver table.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from itlake.lake.delta import append, append_rows, overwrite, read_table, table_exists
+from itlake.lake.delta import append_rows, overwrite, read_arrow, read_table, table_exists
 from itlake.lake.paths import system_table_path
 
 LEDGER_SCHEMA = (
     "batch_id STRING, code STRING, `table` STRING, source_file STRING, sha256 STRING, "
     "logical_date DATE, rows_read LONG, rows_promoted LONG, rows_duplicate LONG, "
     "rows_quarantined LONG, status STRING, message STRING, synthetic BOOLEAN, "
-    "started_at TIMESTAMP, finished_at TIMESTAMP"
+    "started_at TIMESTAMP, finished_at TIMESTAMP, rows_inserted LONG, rows_updated LONG, rows_unchanged LONG"
 )
 
 QUALITY_SCHEMA = (
@@ -51,23 +56,34 @@ class LedgerRow:
     synthetic: bool = False
     started_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
     finished_at: datetime | None = None
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
 
     @property
     def reconciles(self) -> bool:
-        return self.rows_read == self.rows_promoted + self.rows_duplicate + self.rows_quarantined
+        return (
+            self.rows_read == self.rows_promoted + self.rows_duplicate + self.rows_quarantined
+            and self.rows_promoted == self.rows_inserted + self.rows_updated + self.rows_unchanged
+        )
 
     def check(self) -> None:
         if not self.reconciles:
             raise ReconciliationError(
-                f"{self.table} batch {self.batch_id} ({self.source_file}): read {self.rows_read} rows "
-                f"but promoted {self.rows_promoted} + duplicate {self.rows_duplicate} + "
-                f"quarantined {self.rows_quarantined}"
+                f"{self.table} batch {self.batch_id} ({self.source_file}): read {self.rows_read} rows, "
+                f"promoted {self.rows_promoted} + duplicate {self.rows_duplicate} + "
+                f"quarantined {self.rows_quarantined}; promoted = inserted {self.rows_inserted} + "
+                f"updated {self.rows_updated} + unchanged {self.rows_unchanged}"
             )
 
 
 def record_ledger(spark: SparkSession, rows: list[LedgerRow]) -> None:
+    """Append ledger rows in one commit (a ledger written before the insert/update/unchanged
+    columns existed gains them)."""
     if rows:
-        append_rows(spark, [asdict(r) for r in rows], LEDGER_SCHEMA, system_table_path("ingest_ledger"))
+        append_rows(
+            spark, [asdict(r) for r in rows], LEDGER_SCHEMA, system_table_path("ingest_ledger"), evolve=True
+        )
 
 
 def read_system(spark: SparkSession, name: str) -> DataFrame | None:
@@ -75,17 +91,28 @@ def read_system(spark: SparkSession, name: str) -> DataFrame | None:
     return read_table(spark, path) if table_exists(spark, path) else None
 
 
-def batch_promoted(spark: SparkSession, batch_id: str) -> bool:
-    """True when the last attempt at this batch promoted every table it held (then a re-ingest of
-    the same file is a no-op). An attempt's rows share `started_at` and are written together."""
-    ledger = read_system(spark, "ingest_ledger")
-    if ledger is None:
-        return False
-    rows = ledger.where(F.col("batch_id") == batch_id).select("started_at", "status").collect()
-    if not rows:
-        return False
-    last = max(r.started_at for r in rows)
-    return all(r.status in ("promoted", "already_ingested") for r in rows if r.started_at == last)
+def promoted_batches(batch_ids: Iterable[str]) -> set[str]:
+    """The batches among `batch_ids` whose last attempt promoted every table it held (a file
+    ingested again is then a no-op). An attempt's rows share `started_at` and are written together.
+
+    Read from the ledger with deltalake in this process, so that deciding what is new starts no
+    Spark job and needs no engine."""
+    import pyarrow.compute as pc
+
+    wanted = sorted(set(batch_ids))
+    ledger = read_arrow(system_table_path("ingest_ledger"), ["batch_id", "started_at", "status"])
+    if ledger is None or not wanted:
+        return set()
+    rows = ledger.filter(pc.is_in(ledger["batch_id"], value_set=pa.array(wanted, pa.string()))).to_pylist()
+    last: dict[str, object] = {}
+    for r in rows:
+        last[r["batch_id"]] = max(last.get(r["batch_id"], r["started_at"]), r["started_at"])
+    failed = {
+        r["batch_id"]
+        for r in rows
+        if r["started_at"] == last[r["batch_id"]] and r["status"] not in ("promoted", "already_ingested")
+    }
+    return set(last) - failed
 
 
 def record_quality(spark: SparkSession, rows: list[dict]) -> None:
