@@ -1,11 +1,14 @@
 """Ingest DAGs, one per feed family (mobility, freight, infrastructure), generated from the catalogue.
 
 Every catalogue entry whose `feed` has a parser gets a task that ingests the files in
-`$ITLAKE_INBOX/<feed>/<date>/` through spark-submit (landing -> bronze -> silver, quality gate,
-ledger). A new entry for an existing feed format needs no DAG code. Each silver table is an Asset;
-its event carries the date and the rows promoted. A family DAG runs at the most frequent
-`update_cycle` of its entries; a run ingests the inbox folder of its logical date (in the city's
-time zone), and a file already ingested is a no-op, so retries and backfills give the same tables.
+`$ITLAKE_INBOX/<feed>/<date>/` (landing -> bronze -> silver, quality gate, ledger), attached to
+the warm engine (or through spark-submit without one). A new entry for an existing feed format
+needs no DAG code. Each silver table is an Asset; its event carries the date and the rows
+promoted. A family DAG runs at the most frequent `update_cycle` of its entries; a run ingests the
+files of its logical date (in the city's time zone) that the ledger does not hold yet. That is
+decided in the task itself, before any engine is touched: a run with nothing new is skipped and
+emits no asset event, so nothing downstream runs for nothing. Retries and backfills give the same
+tables.
 """
 
 from __future__ import annotations
@@ -26,20 +29,29 @@ def ingest_task(entry):
 
         from airflow.sdk.exceptions import AirflowSkipException
 
+        from itlake.ingest import plan
         from itlake.orchestration import submit
         from itlake.pipeline import inbox_files
 
         day = logical_day(context)
-        if not inbox_files(entry.feed, date.fromisoformat(day)):
-            raise AirflowSkipException(f"no {entry.feed} files for {day} in the inbox")
+        waiting = plan(entry, inbox_files(entry.feed, date.fromisoformat(day)), date.fromisoformat(day))
+        if not waiting.arrivals:
+            raise AirflowSkipException(
+                f"nothing new for {entry.feed} on {day}: {len(waiting.already)} file(s) ingested before"
+            )
         result = submit("ingest", ["--code", entry.code, "--logical-date", day])
-        # Every outlet gets an event with its row count; a file already ingested promotes 0 rows.
+        if not result["rows_inserted"] + result["rows_updated"]:
+            # Files sent again with the same records: nothing changed, so nothing downstream runs.
+            raise AirflowSkipException(f"nothing changed: {result['rows_unchanged']} rows as they were")
+        # Every outlet gets an event with its row count.
         for table in tables:
             rows = [r for r in result["ledger"] if f"{entry.layer}.{r['table']}" == table]
             emit(
                 context,
                 table,
                 rows_promoted=sum(r["rows_promoted"] for r in rows),
+                rows_inserted=sum(r["rows_inserted"] for r in rows),
+                rows_updated=sum(r["rows_updated"] for r in rows),
                 rows_quarantined=sum(r["rows_quarantined"] for r in rows),
                 update_cycle=entry.update_cycle,
             )

@@ -52,7 +52,12 @@ BATCH_MAX_BYTES = 256 * 1024 * 1024
 
 class BatchRefusedError(FeedError):
     """Files that were refused; the other files of the call were ingested, the refused files'
-    rows are in quarantine (or never left landing), and the ledger says why."""
+    rows are in quarantine (or never left landing), and the ledger says why. `rows` holds the
+    ledger rows of every file of the call."""
+
+    def __init__(self, message: str, rows: list[LedgerRow] | None = None):
+        super().__init__(message)
+        self.rows = rows or []
 
 
 @dataclass
@@ -169,7 +174,7 @@ def ingest_paths(
         rows.extend(ingest_batch(spark, entry, feed, batch, logical_date))
     refused = [r for r in rows if r.status == "refused"]
     if refused:
-        raise BatchRefusedError("; ".join(dict.fromkeys(r.message for r in refused)))
+        raise BatchRefusedError("; ".join(dict.fromkeys(r.message for r in refused)), rows)
     return rows
 
 

@@ -16,23 +16,45 @@ def inbox_files(feed: str, logical_date: date) -> list[Path]:
     return sorted(p for p in folder.glob("*") if p.is_file() and not p.name.startswith("."))
 
 
-def ingest_resource(spark, code_or_name: str, logical_date: date, files: list[str] | None = None) -> dict:
-    """Ingest the given files (or the inbox folder) for one catalogue resource."""
+# The ledger's counts a call of ingest adds up, in the order `itlake ingest` prints them.
+ROW_COUNTS = ("read", "promoted", "inserted", "updated", "unchanged", "duplicate", "quarantined")
+
+
+def plan_resource(code_or_name: str, logical_date: date, files: list[str] | None = None):
+    """The catalogue entry and what there is to do for the given files (or the inbox folder),
+    decided without Spark: which files are new, which were ingested before."""
     from itlake.catalog import load_catalog
-    from itlake.ingest import ingest_paths
+    from itlake.ingest import plan
 
     entry = load_catalog().get(code_or_name)
     if not entry.feed:
         raise ValueError(f"{entry.code} {entry.name} is a derived table; it has no feed to ingest")
     paths = [Path(f) for f in files] if files else inbox_files(entry.feed, logical_date)
-    rows = ingest_paths(spark, entry, paths, logical_date)
+    return entry, plan(entry, paths, logical_date)
+
+
+def ingest_planned(spark, entry, work, logical_date: date) -> dict:
+    """Ingest what `plan_resource` found; the ledger rows and their sums."""
+    from itlake.ingest import ingest_paths
+
+    rows = ingest_paths(spark, entry, [], logical_date, work)
+    return ledger_result(entry, rows)
+
+
+def ledger_result(entry, rows) -> dict:
     return {
         "code": entry.code,
         "name": entry.name,
-        "files": len(paths),
+        "files": len({r.batch_id for r in rows}),
         "ledger": [asdict(r) for r in rows],
-        "rows_promoted": sum(r.rows_promoted for r in rows),
+        **{f"rows_{kind}": sum(getattr(r, f"rows_{kind}") for r in rows) for kind in ROW_COUNTS},
     }
+
+
+def ingest_resource(spark, code_or_name: str, logical_date: date, files: list[str] | None = None) -> dict:
+    """Ingest the given files (or the inbox folder) for one catalogue resource."""
+    entry, work = plan_resource(code_or_name, logical_date, files)
+    return ingest_planned(spark, entry, work, logical_date)
 
 
 def sync_catalog(spark) -> dict:

@@ -59,26 +59,40 @@ def ingest(
     paths: list[Path] = typer.Argument(..., help="files to ingest"),
     logical_date: str = typer.Option(date.today().isoformat(), help="the date the files belong to"),
 ) -> None:
-    """Ingest files through landing -> bronze -> silver and print the ledger rows."""
+    """Ingest files through landing -> bronze -> silver and print the ledger rows.
+
+    Which files are new is decided from the ledger before any engine is touched: files ingested
+    before are listed as already_ingested, and a call with nothing new ends there."""
     from itlake.cli.startup import require_secrets
-    from itlake.lake.session import get_spark
 
     require_secrets(console)
-    from itlake.pipeline import ingest_resource
+    from itlake.ingest import BatchRefusedError
+    from itlake.lake.session import get_spark
+    from itlake.pipeline import ROW_COUNTS, ingest_planned, ledger_result, plan_resource
 
-    spark = get_spark("itlake-cli-ingest")
-    result = ingest_resource(spark, resource, date.fromisoformat(logical_date), [str(p) for p in paths])
-    table = Table(
-        "table", "status", "read", "promoted", "duplicate", "quarantined", "message", title="ingest ledger"
-    )
+    day = date.fromisoformat(logical_date)
+    entry, work = plan_resource(resource, day, [str(p) for p in paths])
+    refused = None
+    result = ledger_result(entry, work.already)
+    if work.arrivals:
+        try:
+            result = ingest_planned(get_spark("itlake-cli-ingest"), entry, work, day)
+        except BatchRefusedError as err:
+            refused, result = err, ledger_result(entry, err.rows)
+    shown = [k for k in ROW_COUNTS if k != "promoted"]
+    table = Table("file", "table", "status", *shown, "message", title="ingest ledger")
     for row in result["ledger"]:
         table.add_row(
+            row["source_file"],
             row["table"],
             row["status"],
-            *(str(row[k]) for k in ("rows_read", "rows_promoted", "rows_duplicate", "rows_quarantined")),
+            *(str(row[f"rows_{k}"]) for k in shown),
             row["message"][:80],
         )
     console.print(table)
+    if refused is not None:
+        console.print(f"[red]✗ refused:[/] {refused}")
+        raise typer.Exit(1)
 
 
 @app.command()
