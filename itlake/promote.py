@@ -288,6 +288,8 @@ def _compared(contract) -> list[str]:
 
 
 def _row_hash(columns: list[str]):
+    if not columns:  # every column is in the key: a known key is its row, unchanged
+        return F.lit(0).cast("long")
     # The null flags keep (null, 1) and (1, null) apart: the hash passes over null values.
     return F.xxhash64(*[F.col(f"`{c}`") for c in columns], *[F.isnull(F.col(f"`{c}`")) for c in columns])
 
@@ -322,9 +324,10 @@ def _outcomes(ranked: DataFrame, contract, accepted: list[str]) -> DataFrame:
         rows = rows.withColumns(
             {"_t_hash": F.lit(None).cast("long"), "_t_found": F.lit(None).cast("boolean")}
         )
+    previous = F.col("_prev_hash")
     fate = (
-        F.when(F.col("_prev_hash").isNotNull(), F.when(F.col("_prev_hash") == F.col("_hash"), "unchanged"))
-        .when(F.col("_prev_hash").isNotNull(), "updated")
+        F.when(previous.isNotNull() & (previous == F.col("_hash")), "unchanged")
+        .when(previous.isNotNull(), "updated")
         .when(F.col("_t_found").isNull(), "inserted")
         .when(F.col("_t_hash") == F.col("_hash"), "unchanged")
         .otherwise("updated")
