@@ -112,6 +112,13 @@ def test_it_runs_from_the_installed_copy_without_spark_or_airflow(installed):
     assert heavy == "[]"
 
 
+def test_the_installed_command_prints_its_version(installed):
+    done = run(installed, "--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "itlake 0.1.0\n"
+    assert installed["wheel"].name == "itlake-0.1.0-py3-none-any.whl"
+
+
 def test_catalog_validate_reads_the_installed_catalogue(installed):
     done = run(installed, "catalog", "validate")
     entries = len(list((ROOT / "catalog").glob("[0-9]*.yaml")))
