@@ -36,6 +36,7 @@ from itlake.contracts import (
     display_path,
     format_validation_error,
     load_contract,
+    read_yaml,
 )
 
 CODE_PATTERN = r"^\d{2}\.\d{2}\.\d{3}$"
@@ -298,7 +299,7 @@ _UNREADABLE = object()
 def _read_yaml(path: Path, errors: list[str]) -> Any:
     """The parsed file, or _UNREADABLE after appending the reason to `errors`."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return read_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         errors.append(f"{display_path(path)}: not valid YAML: {exc}")
     except (OSError, UnicodeDecodeError) as exc:

@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The copies of catalog/, schemas/ and jobs/ that an installed wheel carries (setup.py).
+BUNDLED_DIR = Path(__file__).resolve().parent / "_bundled"
 
 # A key that is safe to print because it protects nothing: demo data is synthetic.
 DEMO_PSEUDONYM_KEY = "itlake-demo-key-not-for-real-data"
@@ -75,6 +77,15 @@ def _path(name: str, default: Path) -> Path:
     return Path(os.environ.get(name, str(default))).expanduser()
 
 
+def _shipped(folder: str) -> Path:
+    """The checkout's `folder` (catalog, schemas, jobs) when the package runs from a checkout, else
+    the copy installed with the package."""
+    checkout = REPO_ROOT / folder
+    if (REPO_ROOT / "pyproject.toml").is_file() and checkout.is_dir():
+        return checkout
+    return BUNDLED_DIR / folder
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The settings in force; tests that change the environment call `get_settings.cache_clear()`."""
@@ -87,10 +98,10 @@ def get_settings() -> Settings:
         spark_master=os.environ.get("ITLAKE_SPARK_MASTER", "local[2]"),
         shuffle_partitions=int(os.environ.get("ITLAKE_SHUFFLE_PARTITIONS", "4")),
         ivy_dir=_path("ITLAKE_IVY_DIR", Path.home() / ".cache" / "itlake" / "ivy"),
-        catalog_dir=_path("ITLAKE_CATALOG_DIR", REPO_ROOT / "catalog"),
-        schema_dir=_path("ITLAKE_SCHEMA_DIR", REPO_ROOT / "schemas"),
+        catalog_dir=_path("ITLAKE_CATALOG_DIR", _shipped("catalog")),
+        schema_dir=_path("ITLAKE_SCHEMA_DIR", _shipped("schemas")),
         inbox_dir=_path("ITLAKE_INBOX", Path.cwd() / "inbox"),
-        jobs_dir=_path("ITLAKE_JOBS_DIR", REPO_ROOT / "jobs"),
+        jobs_dir=_path("ITLAKE_JOBS_DIR", _shipped("jobs")),
         k_anonymity=int(os.environ.get("ITLAKE_K_ANONYMITY", "10")),
         city_timezone=os.environ.get("ITLAKE_CITY_TIMEZONE", "Asia/Shanghai"),
         spark_remote=os.environ.get("ITLAKE_SPARK_REMOTE", ""),

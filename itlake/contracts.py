@@ -350,11 +350,21 @@ def _schema_dir(schema_dir: Path | None) -> Path:
     return Path(schema_dir) if schema_dir is not None else get_settings().schema_dir
 
 
+# libyaml's parser when PyYAML was built with it: the catalogue and its 57 contracts then load in a
+# tenth of the time, which every command that checks a name before starting Spark pays.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(text: str):
+    """Parse YAML text with the safe loader (raises yaml.YAMLError)."""
+    return yaml.load(text, Loader=_YAML_LOADER)
+
+
 def parse_contract(path: Path) -> Contract:
     """Read and validate one contract file; the file's stem must be the contract's name."""
     where = display_path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ContractError(f"{where}: no such contract file") from None
     except yaml.YAMLError as exc:

@@ -273,7 +273,8 @@ def test_dockerfile_from_airflow_3_with_java_17():
 def test_dockerfile_installs_the_lock_and_the_project_and_runs_as_airflow():
     instructions = dockerfile_instructions()
     copied = " ".join(args for word, args in instructions if word == "COPY")
-    for path in ("requirements.lock", "pyproject.toml", "itlake/", "catalog/", "schemas/", "jobs/", "dags/"):
+    needed = ["requirements.lock", "pyproject.toml", "setup.py", "README.md", "LICENSE", "MANIFEST.in"]
+    for path in (*needed, "itlake/", "catalog/", "schemas/", "jobs/", "dags/"):
         assert path in copied, f"the image does not copy {path}"
     runs = " ".join(args for word, args in instructions if word == "RUN")
     assert "pip install --no-cache-dir -r" in runs

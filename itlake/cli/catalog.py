@@ -9,9 +9,13 @@ itlake catalog export --format dcat --out dcat.jsonld
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 
 import typer
+
+from itlake.cli.exit_codes import FAILED
+from itlake.cli.output import JSON_HELP, print_json, usage_error
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="The information resource catalogue.")
 
@@ -31,13 +35,22 @@ def _load():
         typer.echo(f"The catalogue is invalid ({len(exc.errors)} errors):", err=True)
         for line in exc.errors:
             typer.echo(line, err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(FAILED) from None
+
+
+class ExportFormat(StrEnum):
+    dcat = "dcat"
 
 
 @app.command("list")
-def list_entries() -> None:
+def list_entries(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """One line per resource: code, name, titles, layer, update cycle, opening and sharing."""
     from rich.table import Table
+
+    entries = _load().entries
+    if as_json:
+        print_json([e.model_dump(mode="json", by_alias=True) for e in entries])
+        return
 
     table = Table(
         "code",
@@ -50,7 +63,7 @@ def list_entries() -> None:
         "sharing",
         title="information resource catalogue",
     )
-    for e in _load().entries:
+    for e in entries:
         table.add_row(
             e.code, e.name, e.title.zh, e.title.en, e.layer, e.update_cycle, e.open.level, e.sharing.type
         )
@@ -60,6 +73,7 @@ def list_entries() -> None:
 @app.command()
 def show(
     code_or_name: str = typer.Argument(..., help="a code (03.02.001), name (taxi_gps) or table"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Every field of one entry, then the columns of each of its contracts."""
     from rich.table import Table
@@ -70,8 +84,17 @@ def show(
     try:
         entry = catalog.get(code_or_name)
     except KeyError as exc:
-        typer.echo(exc.args[0], err=True)
-        raise typer.Exit(1) from None
+        usage_error(exc.args[0])
+    if as_json:
+        print_json(
+            {
+                "entry": entry.model_dump(mode="json", by_alias=True),
+                "family": entry.family,
+                "is_published": entry.is_published,
+                "contracts": {name: load_contract(name).model_dump(mode="json") for name in entry.schema},
+            }
+        )
+        return
     console = _console()
     fields = Table("field", "value", title=f"{entry.code} {entry.name}", show_header=False)
     for key, value in entry.model_dump(mode="json", by_alias=True).items():
@@ -107,38 +130,42 @@ def show(
 
 
 @app.command()
-def validate() -> None:
+def validate(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Validate every entry, its cross-references and its contracts; exit code 1 on any error."""
     from itlake.catalog import CatalogError, load_catalog
 
     try:
         catalog = load_catalog()
     except CatalogError as exc:
-        for line in exc.errors:
-            typer.echo(line)
-        typer.echo(f"{len(exc.errors)} errors")
-        raise typer.Exit(1) from None
-    typer.echo(f"{len(catalog)} entries OK")
+        if as_json:
+            print_json({"ok": False, "errors": exc.errors})
+        else:
+            for line in exc.errors:
+                typer.echo(line)
+            typer.echo(f"{len(exc.errors)} errors")
+        raise typer.Exit(FAILED) from None
+    if as_json:
+        print_json({"ok": True, "entries": len(catalog)})
+    else:
+        typer.echo(f"{len(catalog)} entries OK")
 
 
 @app.command()
 def export(
-    format: str = typer.Option("dcat", "--format", help="only dcat (DCAT-AP JSON-LD) for now"),
+    format: ExportFormat = typer.Option(
+        ExportFormat.dcat, "--format", help="dcat: DCAT-AP / mobilityDCAT-AP JSON-LD (the only one for now)"
+    ),
     out: Path | None = typer.Option(None, "--out", help="write here instead of printing"),
     synthetic: list[str] = typer.Option([], "--synthetic", help="code of a resource holding synthetic data"),
 ) -> None:
     """Print or write the published part of the catalogue as DCAT-AP / mobilityDCAT-AP JSON-LD."""
     from itlake.catalog import to_dcat
 
-    if format != "dcat":
-        typer.echo(f"--format {format!r} is not supported; use dcat", err=True)
-        raise typer.Exit(2)
     catalog = _load()
     try:
         document = to_dcat(catalog, synthetic_codes=set(synthetic))
     except KeyError as exc:
-        typer.echo(exc.args[0], err=True)
-        raise typer.Exit(2) from None
+        usage_error(exc.args[0])
     text = json.dumps(document, ensure_ascii=False, indent=2)
     if out is None:
         typer.echo(text)

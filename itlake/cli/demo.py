@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from itlake.cli.output import print_json
+
 app = typer.Typer(help="The synthetic demo city.", no_args_is_help=True, add_completion=False)
 console = Console()
 
@@ -37,6 +39,7 @@ def generate(
     scale: float = typer.Option(1.0, "--scale", min=0.001, help="size multiplier; 1 is ~300 taxis"),
     seed: int = typer.Option(42, "--seed", help="random seed; the same seed gives identical files"),
     day: str = typer.Option("2026-11-27", "--date", help="service date, YYYY-MM-DD"),
+    as_json: bool = typer.Option(False, "--json", help="print the files written as JSON"),
 ) -> None:
     """Generate one synthetic city day (GTFS, taxi GPS, waybills, roads) and its manifest."""
     from itlake.demo.generate import STEPS, generate_city
@@ -49,7 +52,9 @@ def generate(
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as progress:
+    # With --json, stdout carries only the JSON document.
+    shown_on = Console(stderr=True) if as_json else console
+    with Progress(*columns, console=shown_on, transient=True) as progress:
         task = progress.add_task("starting", total=len(STEPS))
 
         def on_step(name: str) -> None:
@@ -59,6 +64,17 @@ def generate(
 
         manifest = generate_city(out, scale=scale, seed=seed, date=service_date, on_step=on_step)
         progress.advance(task)
+    if as_json:
+        print_json(
+            {
+                "files": [{"path": str(out / f.path), "rows": f.rows} for f in manifest.files],
+                "manifest": str(out / "manifest.json"),
+                "seed": seed,
+                "scale": scale,
+                "dirty_rows": len(manifest.dirt),
+            }
+        )
+        return
     for f in manifest.files:
         console.print(f"{out / f.path}  {f.rows:,} rows", highlight=False, soft_wrap=True)
     console.print(

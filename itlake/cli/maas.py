@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from itlake.cli.exit_codes import FAILED
+from itlake.cli.output import JSON_HELP, print_json
+
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 console = Console()
+errors = Console(stderr=True)
+
+
+class ZoneLevel(StrEnum):
+    district = "district"
+    h3_r8 = "h3_r8"
 
 
 @app.callback()
@@ -21,7 +31,10 @@ def maas() -> None:
 def report(
     day: str = typer.Option("", "--date", help="service date YYYY-MM-DD (default: the latest built)"),
     top: int = typer.Option(10, help="how many gap cells to list"),
-    level: str = typer.Option("district", help="zone level: district or h3_r8"),
+    level: ZoneLevel = typer.Option(
+        ZoneLevel.district, help="zone level: districts or H3 cells of resolution 8"
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Print the cells with the most unmet demand, the day's matching KPIs and the map's path."""
     from itlake.config import get_settings
@@ -31,11 +44,29 @@ def report(
     tz = get_settings().city_timezone
     try:
         service_date = date.fromisoformat(day) if day else latest_day()
-        gaps = worst_gaps(service_date, level=level, top=top, tz=tz)
+    except ValueError:
+        raise typer.BadParameter(f"expected YYYY-MM-DD, got {day!r}", param_hint="--date") from None
+    except NoMaasTablesError as err:
+        errors.print(f"[red]{err}[/]")
+        raise typer.Exit(FAILED) from None
+    try:
+        gaps = worst_gaps(service_date, level=level.value, top=top, tz=tz)
         kpis = city_kpis(service_date)
     except NoMaasTablesError as err:
-        console.print(f"[red]{err}[/]")
-        raise typer.Exit(1) from None
+        errors.print(f"[red]{err}[/]")
+        raise typer.Exit(FAILED) from None
+    png = map_path()
+    if as_json:
+        print_json(
+            {
+                "date": service_date,
+                "level": level.value,
+                "gaps": gaps.to_dict(orient="records"),
+                "kpis": kpis or None,
+                "map": str(png) if png.exists() else None,
+            }
+        )
+        return
     table = Table(
         "zone",
         "name",
@@ -70,6 +101,5 @@ def report(
             + ", wait_p95 "
             + ("-" if p95 != p95 or p95 is None else f"{p95:.0f} s")
         )
-    png = map_path()
     if png.exists():
         console.print(f"unmet demand map: {png}")

@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from itlake.cli.output import JSON_HELP, print_json
+
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 console = Console()
 
@@ -14,9 +16,13 @@ console = Console()
 @app.command()
 def build(
     out: Path = typer.Option(None, help="where to write the site (default: {lake}/open/portal)"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Write index.html and one page per released dataset."""
     from itlake.portal.build import build_portal
 
     result = build_portal(out)
+    if as_json:
+        print_json(result)
+        return
     console.print(f"[green]✓[/] portal: {result['datasets']} datasets in {result['portal']}/index.html")

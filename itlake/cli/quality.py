@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import typer
 
+from itlake.cli.exit_codes import FAILED
+from itlake.cli.output import JSON_HELP, print_json
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Quality results and Data Docs.")
 
 
 @app.command()
-def report(dataset: str = typer.Argument(None, help="a dataset (contract) name, e.g. taxi_gps")) -> None:
+def report(
+    dataset: str = typer.Argument(None, help="a dataset (contract) name, e.g. taxi_gps"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
     """A table per dataset: its last run, the run's status and its failed expectations.
 
     Exits with 1 when a dataset's last run failed an error expectation.
@@ -26,10 +32,15 @@ def report(dataset: str = typer.Argument(None, help="a dataset (contract) name, 
 
     console = Console()
     runs = last_runs(system_table_path("quality_results"), dataset)
+    if as_json:
+        print_json([{**_as_dict(run), "status": run.status} for run in runs])
+        if (dataset and not runs) or not all(run.passed for run in runs):
+            raise typer.Exit(FAILED)
+        return
     if not runs:
         where = f" for {dataset}" if dataset else ""
         console.print(f"No quality runs recorded{where} in {system_table_path('quality_results')}.")
-        raise typer.Exit(1 if dataset else 0)
+        raise typer.Exit(FAILED if dataset else 0)
     for run in runs:
         title = (
             f"{run.dataset}: {run.status} | run {run.run_id} | "
@@ -44,16 +55,25 @@ def report(dataset: str = typer.Argument(None, help="a dataset (contract) name, 
             table.add_row(failure.severity, failure.rule, failure.observed_value, count)
         console.print(table)
     if not all(run.passed for run in runs):
-        raise typer.Exit(1)
+        raise typer.Exit(FAILED)
+
+
+def _as_dict(run) -> dict:
+    import dataclasses
+
+    return dataclasses.asdict(run)
 
 
 @app.command()
-def docs() -> None:
+def docs(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Print the path of the Data Docs index (one HTML page per dataset and run)."""
     from itlake.quality.checks import data_docs_dir
 
     index = data_docs_dir() / "index.html"
     if not index.exists():
         typer.echo(f"No Data Docs yet: {index} is written by the first ingest.", err=True)
-        raise typer.Exit(1)
-    typer.echo(index.resolve().as_uri())
+        raise typer.Exit(FAILED)
+    if as_json:
+        print_json({"index": index.resolve().as_uri()})
+    else:
+        typer.echo(index.resolve().as_uri())

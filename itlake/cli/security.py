@@ -14,6 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from itlake.cli.exit_codes import FAILED
+from itlake.cli.output import JSON_HELP, print_json, usage_error
+
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 console = Console()
 
@@ -34,6 +37,7 @@ def scan(
         None, help="folders or files to scan (default: {lake}/open and every shared table)"
     ),
     limit: int = typer.Option(50, help="print at most this many findings"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Scan for plates, mobile and resident ID numbers, card numbers and HMAC pseudonyms."""
     from itlake.config import get_settings
@@ -41,16 +45,32 @@ def scan(
 
     lake = Path(get_settings().lake_root).resolve()
     targets = [p.resolve() for p in paths] if paths else shared_folders()
+    missing = [str(t) for t in targets if not t.exists()]
+    if missing:
+        usage_error(f"no such file or folder: {', '.join(missing)}")
     report = ScanReport()
     for target in targets:
         if target.is_dir():
             base = lake if target.resolve().is_relative_to(lake) else target.parent
             report.add(scan_tree(target, relative_to=base))
-        elif target.is_file():
-            report.add(scan_bytes(target.read_bytes(), target.name, suffix=target.suffix.lower()))
         else:
-            console.print(f"[red]✗[/] {target}: no such file or folder")
-            raise typer.Exit(2)
+            report.add(scan_bytes(target.read_bytes(), target.name, suffix=target.suffix.lower()))
+    if as_json:
+        print_json(
+            {
+                "scanned": [str(t) for t in targets],
+                "files": report.files,
+                "values": report.values,
+                "skipped": report.skipped,
+                "findings": [
+                    dict(file=f.where, column=f.column, row=f.row, kind=f.kind, value=mask(f.value))
+                    for f in report.findings
+                ],
+            }
+        )
+        if not report.clean:
+            raise typer.Exit(FAILED)
+        return
     if paths:
         where = ", ".join(str(t) for t in targets)
     else:
@@ -71,4 +91,4 @@ def scan(
         f"[red]✗[/] {len(report.findings)} personal identifiers found"
         + (f" ({more} not shown)" if more > 0 else "")
     )
-    raise typer.Exit(1)
+    raise typer.Exit(FAILED)

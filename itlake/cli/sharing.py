@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from itlake.cli.output import JSON_HELP, print_json
+
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 console = Console()
 
 
+class Share(StrEnum):
+    """The shares of itlake/sharing/shares.py SHARE_BY_TYPE (a test keeps the two the same)."""
+
+    agencies = "agencies"
+    public = "public"
+
+
 @app.command("tables")
-def tables() -> None:
+def tables(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Every table the Delta Sharing endpoint offers, by share, from the catalogue and the gate."""
     from itlake.catalog import load_catalog
     from itlake.sharing.shares import shared_tables
 
+    offered = shared_tables(load_catalog())
+    if as_json:
+        print_json([{"share": t.share, "schema": t.schema, "table": t.name, "code": t.code} for t in offered])
+        return
     out = Table("share", "schema", "table", "code", title="Delta Sharing tables")
-    for t in shared_tables(load_catalog()):
+    for t in offered:
         out.add_row(t.share, t.schema, t.name, t.code)
     console.print(out)
 
@@ -27,21 +41,28 @@ def tables() -> None:
 @app.command("add-recipient")
 def add_recipient(
     name: str = typer.Argument(..., help="recipient name, e.g. the agency"),
-    share: list[str] = typer.Option(
-        ..., "--share", help="share it may read: agencies or public (repeatable)"
-    ),
+    share: list[Share] = typer.Option(..., "--share", help="share it may read (repeatable)"),
     profile: Path = typer.Option(..., help="where to write the recipient's profile file (.share)"),
     endpoint: str = typer.Option("http://127.0.0.1:8765/delta-sharing", help="the server's public URL"),
     days: int = typer.Option(365, help="days until the token expires"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Create a bearer token for a recipient; only its hash is kept in the recipients file."""
     from itlake.sharing.recipients import create_recipient, recipients_path
-    from itlake.sharing.shares import SHARE_BY_TYPE
 
-    unknown = sorted(set(share) - set(SHARE_BY_TYPE.values()))
-    if unknown:
-        raise typer.BadParameter(f"unknown shares {unknown}; shares are {sorted(SHARE_BY_TYPE.values())}")
-    recipient = create_recipient(name, share, endpoint=endpoint, profile=profile, days=days)
+    shares = [s.value for s in share]
+    recipient = create_recipient(name, shares, endpoint=endpoint, profile=profile, days=days)
+    if as_json:
+        print_json(
+            {
+                "name": name,
+                "shares": list(recipient.shares),
+                "expires_at": recipient.expires_at,
+                "profile": profile,
+                "recipients_file": recipients_path(),
+            }
+        )
+        return
     console.print(
         f"[green]✓[/] recipient {name}: shares {', '.join(recipient.shares)}, token expires "
         f"{recipient.expires_at:%Y-%m-%d}\n  profile (give it to the recipient): {profile}\n"

@@ -42,6 +42,7 @@ def sql(
     output_format: Format = typer.Option(Format.table, "--format", help="table (aligned) or csv on stdout"),
     out: Path | None = typer.Option(None, "--out", help="write all rows to FILE.csv or FILE.parquet"),
     max_rows: int = typer.Option(50, help="rows shown in the aligned table"),
+    as_json: bool = typer.Option(False, "--json", help="print every row as a JSON array of objects"),
 ) -> None:
     """Run one read-only SQL statement over the lake and print or save the result."""
     from rich.console import Console
@@ -56,6 +57,10 @@ def sql(
         if out is not None:
             write_file(result, out)
             err.print(f"{result.num_rows:,} rows written to {out}")
+        elif as_json:
+            from itlake.cli.output import print_json
+
+            print_json(result.to_pylist())
         elif output_format is Format.csv:
             write_csv(result, sys.stdout)
         else:

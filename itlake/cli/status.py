@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
 
@@ -10,21 +9,40 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from itlake.cli.exit_codes import FAILED
+from itlake.cli.output import JSON_HELP, print_json
+
 # Wide enough for the table when the output is a log file or a pipe rather than a terminal.
 console = Console(width=None if sys.stdout.isatty() else 150)
 
 
 def status(
-    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     now: str = typer.Option("", help="judge freshness at this UTC time (ISO 8601) instead of now"),
+    fail_on_stale: bool = typer.Option(
+        False, "--fail-on-stale", help="exit with status 1 when any resource is stale (for a monitor)"
+    ),
 ) -> None:
     """Every catalogue resource: last successful update, freshness, last ledger status, quality, rows."""
     from itlake.status import resource_status
 
-    rows = resource_status(now=datetime.fromisoformat(now) if now else None)
+    try:
+        at = datetime.fromisoformat(now) if now else None
+    except ValueError:
+        raise typer.BadParameter(f"expected an ISO 8601 time, got {now!r}", param_hint="--now") from None
+    rows = resource_status(now=at)
+    stale = [r for r in rows if r.stale]
     if as_json:
-        print(json.dumps([r.as_json() for r in rows], indent=2, ensure_ascii=False))
-        return
+        print_json([r.as_json() for r in rows])
+    else:
+        _print_table(rows)
+    if fail_on_stale and stale:
+        if not as_json:
+            console.print(f"--fail-on-stale: {len(stale)} of {len(rows)} resources are stale.")
+        raise typer.Exit(FAILED)
+
+
+def _print_table(rows) -> None:
     table = Table(
         "",
         "code",

@@ -4,6 +4,7 @@
     /delta-sharing/...        the Delta Sharing REST protocol: shares, schemas, tables, version,
                               metadata and query (NDJSON), for the recipients' bearer tokens
     /delta-sharing/files      the data files a query lists, behind URLs this server signs
+    /health                   {"status": "ok"} while the server answers
 
 Shares come from the catalogue (itlake/sharing/shares.py); recipients and hashed tokens from the
 recipients file (itlake/sharing/recipients.py). A query answers with file URLs signed with
@@ -251,6 +252,11 @@ def create_app(
     @app.get("/", include_in_schema=False)
     def home():
         return RedirectResponse("/portal/")
+
+    @app.get("/health", include_in_schema=False)
+    def health():
+        """For a load balancer or a monitor: the server is up and answering."""
+        return {"status": "ok"}
 
     site.mkdir(parents=True, exist_ok=True)
     app.mount("/", StaticFiles(directory=site, html=True), name="site")
