@@ -19,6 +19,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # A key that is safe to print because it protects nothing: demo data is synthetic.
 DEMO_PSEUDONYM_KEY = "itlake-demo-key-not-for-real-data"
 
+# Where `itlake serve` answers by default; metadata links (DCAT) resolve there unless
+# ITLAKE_PUBLIC_BASE_URL names the public address.
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8765/"
+
 
 class MissingSecretError(RuntimeError):
     """A secret that production mode needs is not set."""
@@ -37,6 +41,7 @@ class Settings:
     jobs_dir: Path
     k_anonymity: int
     city_timezone: str
+    public_base_url: str = DEFAULT_PUBLIC_BASE_URL
     pseudonym_key_env: str = "ITLAKE_PSEUDONYM_KEY"
 
     @property
@@ -89,7 +94,15 @@ def get_settings() -> Settings:
         jobs_dir=_path("ITLAKE_JOBS_DIR", REPO_ROOT / "jobs"),
         k_anonymity=int(os.environ.get("ITLAKE_K_ANONYMITY", "10")),
         city_timezone=os.environ.get("ITLAKE_CITY_TIMEZONE", "Asia/Shanghai"),
+        public_base_url=_base_url(os.environ.get("ITLAKE_PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL)),
     )
+
+
+def _base_url(value: str) -> str:
+    """The public base URL with one trailing slash, so that relative paths join onto it."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"ITLAKE_PUBLIC_BASE_URL must be an http(s) URL, not {value!r}")
+    return value.rstrip("/") + "/"
 
 
 @contextlib.contextmanager

@@ -129,8 +129,4 @@ def synthetic_codes(spark: SparkSession, catalog) -> set[str]:
     if ledger is None:
         return set()
     codes = {r.code for r in ledger.where(F.col("synthetic")).select("code").distinct().collect()}
-    while True:
-        derived = {e.code for e in catalog.entries if not e.feed and codes.intersection(e.related)}
-        if derived <= codes:
-            return codes
-        codes |= derived
+    return catalog.with_derived(codes)

@@ -1,6 +1,8 @@
 """`itlake serve`: the portal, the release downloads, and a Delta Sharing server, on one port.
 
     /                         the static portal (lake/open/portal) and releases (lake/open/releases)
+    /catalog.jsonld, .ttl     the DCAT-AP / mobilityDCAT-AP catalogue (itlake/dcat.py), synthetic
+                              data marked as the lake's ingest ledger says
     /delta-sharing/...        the Delta Sharing REST protocol: shares, schemas, tables, version,
                               metadata and query (NDJSON), for the recipients' bearer tokens
     /delta-sharing/files      the data files a query lists, behind URLs this server signs
@@ -246,6 +248,28 @@ def create_app(
         return FileResponse(target, media_type="application/octet-stream")
 
     app.include_router(api)
+    catalogue: dict[str, str] = {}
+
+    def catalogue_text(kind: str) -> str:
+        """The DCAT export, built once per server from the catalogue and the lake's ledger."""
+        if not catalogue:
+            from itlake.dcat import catalog_graph, catalog_uri, to_jsonld, to_turtle
+
+            entries = catalog or load_catalog()
+            graph = catalog_graph(entries, synthetic_codes=entries.with_derived(ledger_synthetic(root)))
+            document = to_jsonld(graph, catalog_uri(graph))
+            catalogue["jsonld"] = json.dumps(document, ensure_ascii=False, indent=2)
+            catalogue["ttl"] = to_turtle(graph)
+        return catalogue[kind]
+
+    @app.get("/catalog.jsonld", include_in_schema=False)
+    def catalogue_jsonld():
+        return Response(catalogue_text("jsonld"), media_type="application/ld+json; charset=utf-8")
+
+    @app.get("/catalog.ttl", include_in_schema=False)
+    def catalogue_turtle():
+        return Response(catalogue_text("ttl"), media_type="text/turtle; charset=utf-8")
+
     site = Path(table_path("open", "x", root)).parent
 
     @app.get("/", include_in_schema=False)
@@ -255,6 +279,19 @@ def create_app(
     site.mkdir(parents=True, exist_ok=True)
     app.mount("/", StaticFiles(directory=site, html=True), name="site")
     return app
+
+
+def ledger_synthetic(root: str) -> set[str]:
+    """Codes with a batch marked synthetic in the lake's ingest ledger, read with delta-rs."""
+    from deltalake import DeltaTable
+
+    from itlake.lake.paths import system_table_path
+
+    path = system_table_path("ingest_ledger", root)
+    if not (Path(path) / "_delta_log").is_dir():
+        return set()
+    rows = DeltaTable(path).to_pyarrow_table(columns=["code", "synthetic"]).to_pylist()
+    return {row["code"] for row in rows if row["synthetic"]}
 
 
 class BackgroundServer:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SHARE_BY_TYPE = {"conditional": "agencies", "unconditional": "public"}
+from itlake.catalog import SHARE_BY_TYPE
 
 
 @dataclass(frozen=True)
