@@ -384,3 +384,33 @@ def test_catalogue_is_served_as_jsonld_and_turtle(sharing):
     assert jsonld.json()["@type"] == "dcat:Catalog"
     from_jsonld = Graph().parse(data=jsonld.text, format="json-ld")
     assert isomorphic(from_jsonld, Graph().parse(data=turtle.text, format="turtle"))
+
+
+def test_change_data_feed_turned_on_for_shared_tables(tmp_path):
+    import delta_sharing
+    from deltalake import DeltaTable, write_deltalake
+
+    from itlake.catalog import load_catalog
+    from itlake.sharing.shares import enable_change_data_feed, shared_tables
+
+    lake = tmp_path / "lake"
+    od = str(lake / "open" / "od_taxi_hourly")
+    write_deltalake(od, pd.DataFrame({"origin_zone_id": ["440304", "440305"], "trips": [12, 15]}))
+    tables = shared_tables(load_catalog())
+    assert enable_change_data_feed(tables, str(lake)) == ["public.open.od_taxi_hourly"]
+    assert enable_change_data_feed(tables, str(lake)) == []  # already on; absent tables left alone
+    DeltaTable(od).delete("origin_zone_id = '440305'")  # version 2
+    recipients = tmp_path / "recipients.json"
+    app = create_app(lake_root=str(lake), recipients_file=recipients, secret=SECRET)
+    with BackgroundServer(app) as url:
+        profile = tmp_path / "public.share"
+        create_recipient(
+            "public-user", ["public"], endpoint=f"{url}/delta-sharing", profile=profile, path=recipients
+        )
+        frame = delta_sharing.load_table_changes_as_pandas(
+            f"{profile}#public.open.od_taxi_hourly", starting_version=1, ending_version=2
+        )
+    rows = frame.to_dict("records")
+    assert [(r["_commit_version"], r["_change_type"], r["origin_zone_id"], r["trips"]) for r in rows] == [
+        (2, "delete", "440305", 15)
+    ]

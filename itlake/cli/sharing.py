@@ -24,6 +24,18 @@ def tables() -> None:
     console.print(out)
 
 
+@app.command("enable-cdf")
+def enable_cdf() -> None:
+    """Turn on the change data feed of every shared table the lake holds (delta.enableChangeDataFeed)."""
+    from itlake.catalog import load_catalog
+    from itlake.sharing.shares import enable_change_data_feed, shared_tables
+
+    changed = enable_change_data_feed(shared_tables(load_catalog()))
+    for key in changed:
+        console.print(f"[green]✓[/] {key}: change data feed on")
+    console.print(f"{len(changed)} tables changed; the others had it on already or do not exist yet")
+
+
 @app.command("add-recipient")
 def add_recipient(
     name: str = typer.Argument(..., help="recipient name, e.g. the agency"),
@@ -31,13 +43,17 @@ def add_recipient(
         ..., "--share", help="share it may read: agencies or public (repeatable)"
     ),
     profile: Path = typer.Option(..., help="where to write the recipient's profile file (.share)"),
-    endpoint: str = typer.Option("http://127.0.0.1:8765/delta-sharing", help="the server's public URL"),
+    endpoint: str | None = typer.Option(
+        None, help="the server's public URL; default: ITLAKE_PUBLIC_BASE_URL + delta-sharing"
+    ),
     days: int = typer.Option(365, help="days until the token expires"),
 ) -> None:
     """Create a bearer token for a recipient; only its hash is kept in the recipients file."""
+    from itlake.config import get_settings
     from itlake.sharing.recipients import create_recipient, recipients_path
     from itlake.sharing.shares import SHARE_BY_TYPE
 
+    endpoint = endpoint or get_settings().public_base_url + "delta-sharing"
     unknown = sorted(set(share) - set(SHARE_BY_TYPE.values()))
     if unknown:
         raise typer.BadParameter(f"unknown shares {unknown}; shares are {sorted(SHARE_BY_TYPE.values())}")
