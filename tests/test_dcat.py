@@ -215,3 +215,13 @@ def test_a_broken_distribution_does_not_conform(graph, shapes):
         "a distribution names exactly one mobility data standard (mobilitydcatap:mobilityDataStandard)"
         in messages
     )
+
+
+def test_a_release_document_conforms_on_its_own(catalog, shapes):
+    document = dataset_jsonld(catalog, "05.01.001", synthetic=True)
+    assert document["dct:identifier"] == "05.01.001" and "adms:versionNotes" in document
+    release = Graph().parse(data=json.dumps(document, ensure_ascii=False), format="json-ld")
+    assert not list(release.subjects(RDF.type, DCAT.Catalog))
+    assert len(list(release.subjects(RDF.type, DCAT.Distribution))) == 3
+    conforms, _, text = validate(release, shapes)
+    assert conforms, text
