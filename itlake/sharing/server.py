@@ -4,7 +4,9 @@
     /catalog.jsonld, .ttl     the DCAT-AP / mobilityDCAT-AP catalogue (itlake/dcat.py), synthetic
                               data marked as the lake's ingest ledger says
     /delta-sharing/...        the Delta Sharing REST protocol: shares, schemas, tables, version,
-                              metadata and query (NDJSON), for the recipients' bearer tokens
+                              metadata, query (at a version, a timestamp or from a starting
+                              version) and changes (the change data feed), NDJSON, for the
+                              recipients' bearer tokens
     /delta-sharing/files      the data files a query lists, behind URLs this server signs
 
 Shares come from the catalogue (itlake/sharing/shares.py); recipients and hashed tokens from the
@@ -12,7 +14,16 @@ recipients file (itlake/sharing/recipients.py). A query answers with file URLs s
 HMAC-SHA256 under the server secret (ITLAKE_SHARING_SECRET) and an expiry; the server checks both
 and streams the file from the lake, so a lake that is a local folder is shared as well as one on
 object storage mounted locally. Unknown or expired tokens get 401; a table outside the recipient's
-shares is 404, as if it did not exist.
+shares is 404, as if it did not exist, and a shared table the lake does not hold yet is not listed.
+
+Responses are in the protocol's Parquet format, or in its Delta format when the client's
+`delta-sharing-capabilities` header accepts only `responseformat=delta`. The change data feed needs
+`delta.enableChangeDataFeed` on the table (`itlake sharing enable-cdf`); it serves the change data
+files a writer left for UPDATE, DELETE and MERGE, and the added and removed files of other commits.
+Anything the server does not support answers 400 with the protocol's error body
+`{"errorCode", "message"}`: conflicting or out-of-range versions and timestamps, an unknown
+response format, a table without a change data feed, and tables using deletion vectors or column
+mapping, whose files a client cannot read as plain Parquet.
 """
 
 from __future__ import annotations
@@ -158,8 +169,8 @@ def create_app(
             ) from None
 
     def response_format(capabilities: str | None) -> str:
-        """ "delta" when the client accepts only the Delta format, else "parquet"; a client that
-        accepts both gets Parquet, which every client reads."""
+        """The response format: Delta when the client accepts only Delta, else Parquet; a client
+        that accepts both gets Parquet, which every client reads."""
         formats = ["parquet"]
         for part in (capabilities or "").split(";"):
             key, _, value = part.partition("=")
