@@ -254,6 +254,11 @@ def test_load_as_pandas_at_a_version_and_at_a_timestamp(sharing):
         ("Shekou", 85),
         ("Yantian", 120),
     ]
+    # The version endpoint answers the first version committed at or after a timestamp.
+    headers = {"Authorization": f"Bearer {token(sharing, 'public-user')}"}
+    version = f"{sharing['endpoint']}/shares/public/schemas/open/tables/port_throughput_month/version"
+    answer = requests.get(version, params={"startingTimestamp": after_update}, headers=headers, timeout=10)
+    assert answer.headers["delta-table-version"] == "2"
 
 
 def changes(frame: pd.DataFrame) -> list[tuple]:
