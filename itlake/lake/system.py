@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from itlake.lake.delta import append, append_rows, overwrite, read_table, table_exists
+from itlake.lake.delta import append_rows, overwrite, read_table, table_exists
 from itlake.lake.paths import system_table_path
 
 LEDGER_SCHEMA = (
