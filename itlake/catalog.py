@@ -7,7 +7,7 @@ entry names; every problem is reported at once, each naming the file and the fie
     from itlake.catalog import load_catalog, to_dcat
     catalog = load_catalog()
     catalog.get("taxi_gps").update_cycle
-    json.dumps(to_dcat(catalog))          # DCAT-AP / mobilityDCAT-AP JSON-LD for a CKAN harvester
+    json.dumps(to_dcat(catalog))          # DCAT-AP / mobilityDCAT-AP JSON-LD (built in itlake.dcat)
 
 Pure Python (pydantic and yaml only): Airflow DAG files import this module at parse time.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 import difflib
 import re
 import warnings
-from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -43,6 +42,9 @@ CODE_PATTERN = r"^\d{2}\.\d{2}\.\d{3}$"
 # ISO-8601 durations as used for retention: P2Y, P18M, P90D, P1Y6M.
 DURATION_PATTERN = r"^P(?=\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
+
+# The Delta Sharing share of a resource, by its sharing type: 有条件共享 to agencies, 无条件共享 public.
+SHARE_BY_TYPE = {"conditional": "agencies", "unconditional": "public"}
 
 FAMILY_BY_CLASS = {
     "01": "infrastructure",
@@ -285,6 +287,16 @@ class Catalog:
         """Entries ingested from a feed (derived tables have feed null)."""
         return [e for e in self.entries if e.feed is not None]
 
+    def with_derived(self, codes: set[str]) -> set[str]:
+        """`codes` and every derived resource whose `related` sources are among them, followed to
+        the end (data derived from synthetic data is synthetic)."""
+        codes = set(codes)
+        while True:
+            derived = {e.code for e in self.entries if not e.feed and codes.intersection(e.related)}
+            if derived <= codes:
+                return codes
+            codes |= derived
+
     def by_contract(self, contract_name: str) -> CatalogEntry:
         """The one entry whose schema lists this contract."""
         for entry in self.entries:
@@ -433,242 +445,8 @@ def load_catalog(catalog_dir: Path | None = None, schema_dir: Path | None = None
     return Catalog([e for e, _ in entries], classes)
 
 
-# --- DCAT-AP / mobilityDCAT-AP export -----------------------------------------------------------
+def to_dcat(catalog: Catalog, **options) -> dict[str, Any]:
+    """The published part of the catalogue as DCAT-AP / mobilityDCAT-AP JSON-LD (itlake.dcat)."""
+    from itlake.dcat import to_dcat as export
 
-EU = "http://publications.europa.eu/resource/authority/"
-TRANSPORT_THEME = EU + "data-theme/TRAN"
-FREQUENCY = {
-    "realtime": EU + "frequency/UPDATE_CONT",
-    "5min": EU + "frequency/5MIN",
-    "hourly": EU + "frequency/HOURLY",
-    "daily": EU + "frequency/DAILY",
-    "weekly": EU + "frequency/WEEKLY",
-    "monthly": EU + "frequency/MONTHLY",
-    "yearly": EU + "frequency/ANNUAL",
-}
-ACCESS_RIGHTS = {
-    "open": EU + "access-right/PUBLIC",
-    "conditional": EU + "access-right/RESTRICTED",
-    "closed": EU + "access-right/NON_PUBLIC",
-}
-LANGUAGES = [EU + "language/ZHO", EU + "language/ENG"]
-MOBILITY_THEME_BASE = "https://w3id.org/mobilitydcat-ap/mobility-theme/"
-# By "class.item"; the top-level themes of the mobilityDCAT-AP mobility-theme vocabulary.
-MOBILITY_THEME = {
-    "01.01": "static-road-network-data",
-    "01.02": "static-road-network-data",
-    "01.03": "public-transport-scheduled-transport",
-    "01.04": "filling-and-charging-stations",
-    "02.01": "freight-and-logistics",
-    "03.01": "public-transport-scheduled-transport",
-    "03.02": "public-transport-non-scheduled-transport",
-    "03.03": "public-transport-non-scheduled-transport",
-    "03.04": "sharing-and-hiring-services",
-    "04.01": "freight-and-logistics",
-    "04.02": "freight-and-logistics",
-    "04.03": "freight-and-logistics",
-    "05.02": "real-time-traffic-data",
-}
-SPDX = "http://spdx.org/licenses/"
-DELTA_SHARING_PROTOCOL = "https://github.com/delta-io/delta-sharing/blob/main/PROTOCOL.md"
-SYNTHETIC_MARK = "SYNTHETIC DATA — 合成数据"
-
-DCAT_CONTEXT = {
-    "dcat": "http://www.w3.org/ns/dcat#",
-    "dct": "http://purl.org/dc/terms/",
-    "foaf": "http://xmlns.com/foaf/0.1/",
-    "vcard": "http://www.w3.org/2006/vcard/ns#",
-    "adms": "http://www.w3.org/ns/adms#",
-    "mobilitydcatap": "https://w3id.org/mobilitydcat-ap#",
-    "locn": "http://www.w3.org/ns/locn#",
-    "gsp": "http://www.opengis.net/ont/geosparql#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-}
-
-
-def _lang(text: Bilingual, suffix: str = "") -> list[dict[str, str]]:
-    return [
-        {"@value": text.zh + suffix, "@language": "zh"},
-        {"@value": text.en + suffix, "@language": "en"},
-    ]
-
-
-def _licence(licence: str) -> dict[str, Any]:
-    if licence.startswith(("http://", "https://")):
-        return {"@id": licence}
-    if re.fullmatch(r"[A-Za-z0-9.+-]+", licence):
-        return {"@id": SPDX + licence}
-    return {"@type": "dct:LicenseDocument", "rdfs:label": licence}
-
-
-def _bbox_wkt(bbox: tuple[float, float, float, float]) -> str:
-    w, s, e, n = bbox
-    return f"POLYGON(({w} {s}, {e} {s}, {e} {n}, {w} {n}, {w} {s}))"
-
-
-# Each release folder offers these files: (id suffix, title, EU file type, media type).
-DOWNLOADS = (
-    ("parquet", "Parquet download", "PARQUET", "application/vnd.apache.parquet"),
-    ("csv", "CSV download (UTF-8)", "CSV", "text/csv"),
-)
-
-
-def _distributions(entry: CatalogEntry, base_uri: str) -> list[dict[str, Any]]:
-    rights = entry.sharing.conditions or entry.open.conditions
-    release = f"{base_uri}releases/{entry.name}/"
-    out: list[dict[str, Any]] = []
-    for method in entry.sharing.method:
-        if method == "download":
-            for suffix, title, file_type, media_type in DOWNLOADS:
-                out.append(
-                    {
-                        "@id": f"{base_uri}distribution/{entry.code}/{suffix}",
-                        "@type": "dcat:Distribution",
-                        "dct:title": title,
-                        "dcat:accessURL": {"@id": release},
-                        "dct:format": {"@id": EU + f"file-type/{file_type}"},
-                        "dcat:mediaType": media_type,
-                    }
-                )
-        elif method == "api":
-            out.append(
-                {
-                    "@id": f"{base_uri}distribution/{entry.code}/api",
-                    "@type": "dcat:Distribution",
-                    "dct:title": "API",
-                    "dcat:accessURL": {"@id": f"{base_uri}api/{entry.name}"},
-                    "dct:format": {"@id": EU + "file-type/JSON"},
-                    "dcat:mediaType": "application/json",
-                }
-            )
-        else:
-            out.append(
-                {
-                    "@id": f"{base_uri}distribution/{entry.code}/delta-sharing",
-                    "@type": "dcat:Distribution",
-                    "dct:title": "Delta Sharing endpoint",
-                    "dct:description": f"share itlake, schema {entry.layer}, table {entry.name}; "
-                    "a bearer token per recipient, with an expiry",
-                    "dcat:accessURL": {"@id": f"{base_uri}delta-sharing/"},
-                    "dct:format": "Delta Sharing",
-                    "dct:conformsTo": {"@id": DELTA_SHARING_PROTOCOL},
-                }
-            )
-    for dist in out:
-        dist["dct:license"] = _licence(entry.licence)
-        if rights:
-            dist["dct:rights"] = {"@type": "dct:RightsStatement", "rdfs:label": rights}
-    return out
-
-
-def _dataset(entry: CatalogEntry, catalog: Catalog, base_uri: str, synthetic: bool) -> dict[str, Any]:
-    suffix = f" [{SYNTHETIC_MARK}]" if synthetic else ""
-    cls = catalog.classes.get(entry.class_)
-    keywords: list[dict[str, str]] = []
-    if cls is not None:
-        keywords += _lang(cls.name)
-        try:
-            keywords += _lang(cls.item(entry.item).name)
-        except KeyError:
-            pass
-    temporal: dict[str, Any] = {
-        "@type": "dct:PeriodOfTime",
-        "dcat:startDate": {"@value": entry.temporal_coverage.start.isoformat(), "@type": "xsd:date"},
-    }
-    if entry.temporal_coverage.end is not None:
-        temporal["dcat:endDate"] = {"@value": entry.temporal_coverage.end.isoformat(), "@type": "xsd:date"}
-    dataset: dict[str, Any] = {
-        "@id": f"{base_uri}dataset/{entry.code}",
-        "@type": "dcat:Dataset",
-        "dct:identifier": entry.code,
-        "dct:title": _lang(entry.title, suffix),
-        "dct:description": _lang(entry.abstract),
-        "dct:publisher": {
-            "@type": "foaf:Agent",
-            "foaf:name": entry.provider.name,
-            "dct:identifier": entry.provider.code,
-        },
-        "dcat:theme": {"@id": TRANSPORT_THEME},
-        "mobilitydcatap:mobilityTheme": {
-            "@id": MOBILITY_THEME_BASE + MOBILITY_THEME.get(f"{entry.class_}.{entry.item}", "other")
-        },
-        "dct:accrualPeriodicity": {"@id": FREQUENCY[entry.update_cycle]},
-        "dct:accessRights": {"@id": ACCESS_RIGHTS[entry.open.level]},
-        "dct:license": _licence(entry.licence),
-        "dct:language": [{"@id": uri} for uri in LANGUAGES],
-        "dct:spatial": {
-            "@type": "dct:Location",
-            "skos:prefLabel": entry.spatial_coverage.name,
-            "dcat:bbox": {"@value": _bbox_wkt(entry.spatial_coverage.bbox), "@type": "gsp:wktLiteral"},
-        },
-        "dct:temporal": temporal,
-        "dcat:contactPoint": {
-            "@type": "vcard:Kind",
-            "vcard:fn": entry.contact.name,
-            "vcard:hasEmail": {"@id": f"mailto:{entry.contact.email}"},
-        },
-        "dct:conformsTo": [{"@id": f"{base_uri}schemas/{name}"} for name in entry.schema],
-        "dcat:keyword": keywords,
-        "dcat:distribution": _distributions(entry, base_uri),
-    }
-    if entry.related:
-        dataset["dct:relation"] = [{"@id": f"{base_uri}dataset/{code}"} for code in entry.related]
-    if synthetic:
-        dataset["dcat:keyword"] = [
-            {"@value": "synthetic data", "@language": "en"},
-            {"@value": "合成数据", "@language": "zh"},
-            *keywords,
-        ]
-        dataset["adms:versionNotes"] = _lang(
-            Bilingual(zh="演示用合成数据，不是真实观测。", en="Synthetic demo data, not real observations.")
-        )
-    return dataset
-
-
-def to_dcat(
-    catalog: Catalog,
-    *,
-    synthetic_codes: set[str] | frozenset[str] = frozenset(),
-    base_uri: str = "https://data.example.org/itlake/",
-) -> dict[str, Any]:
-    """The published part of the catalogue as DCAT-AP / mobilityDCAT-AP JSON-LD.
-
-    One dcat:Dataset per entry that is open or shared; closed, unshared entries stay out. Access
-    rights follow the opening to the public: open -> PUBLIC, conditional -> RESTRICTED, closed
-    (shared with agencies only) -> NON_PUBLIC. Entries in `synthetic_codes` carry the mark
-    "SYNTHETIC DATA — 合成数据" in their titles and keywords.
-    """
-    if not base_uri.endswith("/"):
-        base_uri += "/"
-    unknown = set(synthetic_codes) - {e.code for e in catalog.entries}
-    if unknown:
-        raise KeyError(f"synthetic_codes names codes that are not in the catalogue: {sorted(unknown)}")
-    published = [e for e in catalog.entries if e.is_published]
-    providers = Counter(e.provider for e in published)
-    publisher = providers.most_common(1)[0][0] if providers else None
-    doc: dict[str, Any] = {
-        "@context": DCAT_CONTEXT,
-        "@id": f"{base_uri}catalog",
-        "@type": "dcat:Catalog",
-        "dct:title": _lang(
-            Bilingual(zh="综合交通大数据资源目录", en="Integrated transport data resource catalogue")
-        ),
-        "dct:description": _lang(
-            Bilingual(
-                zh="综合交通大数据中心已共享或开放的数据资源。",
-                en="Data resources shared or opened by the integrated transport big-data centre.",
-            )
-        ),
-        "dct:language": [{"@id": uri} for uri in LANGUAGES],
-        "dcat:themeTaxonomy": {"@id": EU + "data-theme"},
-        "dcat:dataset": [_dataset(e, catalog, base_uri, e.code in synthetic_codes) for e in published],
-    }
-    if publisher is not None:
-        doc["dct:publisher"] = {
-            "@type": "foaf:Agent",
-            "foaf:name": publisher.name,
-            "dct:identifier": publisher.code,
-        }
-    return doc
+    return export(catalog, **options)

@@ -21,6 +21,10 @@ BUNDLED_DIR = Path(__file__).resolve().parent / "_bundled"
 # A key that is safe to print because it protects nothing: demo data is synthetic.
 DEMO_PSEUDONYM_KEY = "itlake-demo-key-not-for-real-data"
 
+# Where `itlake serve` answers by default; metadata links (DCAT) resolve there unless
+# ITLAKE_PUBLIC_BASE_URL names the public address.
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8765/"
+
 
 class MissingSecretError(RuntimeError):
     """A secret that production mode needs is not set."""
@@ -39,10 +43,14 @@ class Settings:
     jobs_dir: Path
     k_anonymity: int
     city_timezone: str
+<<<<<<< HEAD
     # The warm engine: a Spark Connect server every task attaches to (itlake/lake/engine.py).
     spark_remote: str
     engine_port: int
     engine_dir: Path
+=======
+    public_base_url: str = DEFAULT_PUBLIC_BASE_URL
+>>>>>>> dcat
     pseudonym_key_env: str = "ITLAKE_PSEUDONYM_KEY"
 
     @property
@@ -104,10 +112,21 @@ def get_settings() -> Settings:
         jobs_dir=_path("ITLAKE_JOBS_DIR", _shipped("jobs")),
         k_anonymity=int(os.environ.get("ITLAKE_K_ANONYMITY", "10")),
         city_timezone=os.environ.get("ITLAKE_CITY_TIMEZONE", "Asia/Shanghai"),
+<<<<<<< HEAD
         spark_remote=os.environ.get("ITLAKE_SPARK_REMOTE", ""),
         engine_port=int(os.environ.get("ITLAKE_ENGINE_PORT", "15002")),
         engine_dir=_path("ITLAKE_ENGINE_DIR", Path.home() / ".cache" / "itlake" / "engine"),
+=======
+        public_base_url=_base_url(os.environ.get("ITLAKE_PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL)),
+>>>>>>> dcat
     )
+
+
+def _base_url(value: str) -> str:
+    """The public base URL with one trailing slash, so that relative paths join onto it."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"ITLAKE_PUBLIC_BASE_URL must be an http(s) URL, not {value!r}")
+    return value.rstrip("/") + "/"
 
 
 @contextlib.contextmanager

@@ -1,5 +1,5 @@
-"""The information resource catalogue: the real entries, the errors a bad entry gives, and the
-DCAT-AP export compared with values written by hand."""
+"""The information resource catalogue: the real entries and the errors a bad entry gives (the DCAT
+export is tested in tests/test_dcat.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from itlake.catalog import CatalogError, load_catalog, to_dcat
+from itlake.catalog import CatalogError, load_catalog
 from itlake.config import get_settings
 from itlake.contracts import display_path
 
 CATALOG_DIR = get_settings().catalog_dir
 SCHEMA_DIR = get_settings().schema_dir
-EU = "http://publications.europa.eu/resource/authority/"
 
 
 @pytest.fixture(scope="module")
@@ -265,68 +264,6 @@ def test_open_resource_refuses_personal_data_and_critical_infrastructure(catalog
     ]
 
 
-def test_dcat_for_taxi_od(catalog):
-    doc = to_dcat(catalog)
-    assert doc["@type"] == "dcat:Catalog"
-    assert doc["@context"]["dcat"] == "http://www.w3.org/ns/dcat#"
-    assert doc["@context"]["mobilitydcatap"] == "https://w3id.org/mobilitydcat-ap#"
-    od = next(d for d in doc["dcat:dataset"] if d["dct:identifier"] == "05.01.001")
-    assert od["@type"] == "dcat:Dataset"
-    assert od["dct:title"] == [
-        {"@value": "出租车区县间小时OD流量", "@language": "zh"},
-        {"@value": "Hourly district-to-district taxi OD flows", "@language": "en"},
-    ]
-    assert od["dct:accessRights"] == {"@id": EU + "access-right/PUBLIC"}
-    assert od["dct:accrualPeriodicity"] == {"@id": EU + "frequency/DAILY"}
-    assert od["dcat:theme"] == {"@id": EU + "data-theme/TRAN"}
-    assert od["dct:license"] == {"@id": "http://spdx.org/licenses/CC-BY-4.0"}
-    assert od["dct:publisher"]["foaf:name"] == "深圳市交通运输局综合交通大数据中心"
-    assert od["dcat:contactPoint"]["vcard:hasEmail"] == {"@id": "mailto:data@itlake.example.org"}
-    assert od["dct:temporal"]["dcat:startDate"] == {"@value": "2024-01-01", "@type": "xsd:date"}
-    assert od["dct:spatial"]["dcat:bbox"]["@value"] == (
-        "POLYGON((113.75 22.39, 114.63 22.39, 114.63 22.87, 113.75 22.87, 113.75 22.39))"
-    )
-    assert od["dct:relation"] == [{"@id": "https://data.example.org/itlake/dataset/03.02.002"}]
-    assert [d["dct:title"] for d in od["dcat:distribution"]] == [
-        "Parquet download",
-        "CSV download (UTF-8)",
-        "Delta Sharing endpoint",
-    ]
-    assert od["dcat:distribution"][0]["dct:format"] == {"@id": EU + "file-type/PARQUET"}
-
-
-def test_dcat_access_rights_follow_opening(catalog):
-    by_code = {d["dct:identifier"]: d for d in to_dcat(catalog)["dcat:dataset"]}
-    gps = by_code["03.02.001"]
-    assert gps["dct:accessRights"] == {"@id": EU + "access-right/NON_PUBLIC"}
-    assert gps["dct:accrualPeriodicity"] == {"@id": EU + "frequency/5MIN"}
-    assert [d["dct:title"] for d in gps["dcat:distribution"]] == ["Delta Sharing endpoint"]
-    assert by_code["06.01.001"]["dct:accessRights"] == {"@id": EU + "access-right/RESTRICTED"}
-    assert by_code["03.01.002"]["dct:accrualPeriodicity"] == {"@id": EU + "frequency/UPDATE_CONT"}
-
-
-def test_dcat_marks_synthetic_data_and_leaves_out_unpublished(catalog_copy):
-    def close(entry):
-        entry["sharing"] = {"type": "none", "conditions": None, "method": []}
-
-    edit(catalog_copy / "04.01.001_waybill.yaml", close)
-    catalog = load_catalog(catalog_copy, SCHEMA_DIR)
-    doc = to_dcat(catalog, synthetic_codes={"05.01.001"}, base_uri="https://portal.example.cn/open")
-    by_code = {d["dct:identifier"]: d for d in doc["dcat:dataset"]}
-    assert "04.01.001" not in by_code and len(by_code) == 42
-    od = by_code["05.01.001"]
-    assert od["@id"] == "https://portal.example.cn/open/dataset/05.01.001"
-    assert od["dct:title"][0]["@value"] == "出租车区县间小时OD流量 [SYNTHETIC DATA — 合成数据]"
-    assert (
-        od["dct:title"][1]["@value"]
-        == "Hourly district-to-district taxi OD flows [SYNTHETIC DATA — 合成数据]"
-    )
-    assert {"@value": "合成数据", "@language": "zh"} in od["dcat:keyword"]
-    assert by_code["03.02.001"]["dct:title"][1]["@value"] == "Taxi GPS fixes"
-    with pytest.raises(KeyError, match="09.09.999"):
-        to_dcat(catalog, synthetic_codes={"09.09.999"})
-
-
 def test_cli_validate_and_export(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
@@ -345,6 +282,10 @@ def test_cli_validate_and_export(tmp_path, monkeypatch):
         out = tmp_path / "dcat.jsonld"
         result = runner.invoke(app, ["export", "--format", "dcat", "--out", str(out)])
         assert result.exit_code == 0 and '"dct:identifier": "04.02.001"' in out.read_text(encoding="utf-8")
+        assert result.output.strip() == f"wrote 1 datasets to {out}"
+        ttl = tmp_path / "dcat.ttl"
+        result = runner.invoke(app, ["export", "--format", "turtle", "--out", str(ttl)])
+        assert result.exit_code == 0 and 'dct:identifier "04.02.001"' in ttl.read_text(encoding="utf-8")
         edit(small / "04.02.001_port_throughput.yaml", lambda e: e.update(layer="bronze"))
         result = runner.invoke(app, ["validate"])
         assert result.exit_code == 1

@@ -233,7 +233,8 @@ def test_release_folder_holds_every_file_with_checksums(released):
     assert dictionary[5] == "trips,long,,false,行程数,Number of taxi trips"
     dcat = json.loads((folder / "dcat.jsonld").read_text(encoding="utf-8"))
     assert dcat["dct:identifier"] == "05.01.001" and "@context" in dcat
-    assert dcat["dct:title"][1]["@value"].endswith("[SYNTHETIC DATA — 合成数据]")
+    titles = {t["@language"]: t["@value"] for t in dcat["dct:title"]}
+    assert titles["en"].endswith("[SYNTHETIC DATA — 合成数据]")
     zones = json.loads((folder / "zones.geojson").read_text(encoding="utf-8"))
     assert len(zones["features"]) == 10
     assert "CC-BY-4.0" in (folder / "LICENSE.txt").read_text(encoding="utf-8")

@@ -12,7 +12,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="address to listen on"),
     port: int = typer.Option(8765, help="port to listen on"),
 ) -> None:
-    """Serve {lake}/open (portal at /portal/, releases at /releases/) and Delta Sharing at /delta-sharing."""
+    """Serve {lake}/open (portal at /portal/, releases at /releases/), the DCAT catalogue at
+    /catalog.jsonld and /catalog.ttl, and Delta Sharing at /delta-sharing."""
     import uvicorn
 
     from itlake.config import get_settings
@@ -22,6 +23,7 @@ def serve(
     app = create_app()
     console.print(
         f"Portal:        http://{host}:{port}/portal/\n"
+        f"DCAT:          http://{host}:{port}/catalog.jsonld  and  /catalog.ttl\n"
         f"Delta Sharing: http://{host}:{port}/delta-sharing  (recipients: {recipients_path()})\n"
         f"Lake:          {get_settings().lake_root}"
     )

@@ -38,18 +38,34 @@ def tables(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> Non
     console.print(out)
 
 
+@app.command("enable-cdf")
+def enable_cdf() -> None:
+    """Turn on the change data feed of every shared table the lake holds (delta.enableChangeDataFeed)."""
+    from itlake.catalog import load_catalog
+    from itlake.sharing.shares import enable_change_data_feed, shared_tables
+
+    changed = enable_change_data_feed(shared_tables(load_catalog()))
+    for key in changed:
+        console.print(f"[green]✓[/] {key}: change data feed on")
+    console.print(f"{len(changed)} tables changed; the others had it on already or do not exist yet")
+
+
 @app.command("add-recipient")
 def add_recipient(
     name: str = typer.Argument(..., help="recipient name, e.g. the agency"),
     share: list[Share] = typer.Option(..., "--share", help="share it may read (repeatable)"),
     profile: Path = typer.Option(..., help="where to write the recipient's profile file (.share)"),
-    endpoint: str = typer.Option("http://127.0.0.1:8765/delta-sharing", help="the server's public URL"),
+    endpoint: str | None = typer.Option(
+        None, help="the server's public URL; default: ITLAKE_PUBLIC_BASE_URL + delta-sharing"
+    ),
     days: int = typer.Option(365, help="days until the token expires"),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Create a bearer token for a recipient; only its hash is kept in the recipients file."""
+    from itlake.config import get_settings
     from itlake.sharing.recipients import create_recipient, recipients_path
 
+<<<<<<< HEAD
     shares = [s.value for s in share]
     recipient = create_recipient(name, shares, endpoint=endpoint, profile=profile, days=days)
     if as_json:
@@ -63,6 +79,13 @@ def add_recipient(
             }
         )
         return
+=======
+    endpoint = endpoint or get_settings().public_base_url + "delta-sharing"
+    unknown = sorted(set(share) - set(SHARE_BY_TYPE.values()))
+    if unknown:
+        raise typer.BadParameter(f"unknown shares {unknown}; shares are {sorted(SHARE_BY_TYPE.values())}")
+    recipient = create_recipient(name, share, endpoint=endpoint, profile=profile, days=days)
+>>>>>>> dcat
     console.print(
         f"[green]✓[/] recipient {name}: shares {', '.join(recipient.shares)}, token expires "
         f"{recipient.expires_at:%Y-%m-%d}\n  profile (give it to the recipient): {profile}\n"

@@ -18,7 +18,11 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+<<<<<<< HEAD
 from itlake.lake.delta import append_rows, overwrite, read_arrow, read_table, table_exists
+=======
+from itlake.lake.delta import append_rows, overwrite, read_table, table_exists
+>>>>>>> dcat
 from itlake.lake.paths import system_table_path
 
 LEDGER_SCHEMA = (
@@ -156,8 +160,4 @@ def synthetic_codes(spark: SparkSession, catalog) -> set[str]:
     if ledger is None:
         return set()
     codes = {r.code for r in ledger.where(F.col("synthetic")).select("code").distinct().collect()}
-    while True:
-        derived = {e.code for e in catalog.entries if not e.feed and codes.intersection(e.related)}
-        if derived <= codes:
-            return codes
-        codes |= derived
+    return catalog.with_derived(codes)

@@ -237,12 +237,10 @@ def licence_text(licence: str) -> str:
 
 
 def release_dcat(catalog, entry, synthetic: bool) -> dict:
-    """The DCAT-AP JSON-LD entry of one dataset, with its context, marked synthetic where it is."""
-    from itlake.catalog import to_dcat
+    """The DCAT-AP JSON-LD of one dataset, with its context, marked synthetic where it is."""
+    from itlake.dcat import dataset_jsonld
 
-    doc = to_dcat(catalog, synthetic_codes={entry.code} if synthetic else set())
-    dataset = next(d for d in doc["dcat:dataset"] if d["dct:identifier"] == entry.code)
-    return {"@context": doc["@context"], **dataset}
+    return dataset_jsonld(catalog, entry.code, synthetic=synthetic)
 
 
 def log_publication(spark, publication: Publication) -> None:

@@ -3,14 +3,16 @@
 Every entry whose sharing method includes `delta_sharing` and that the gate lets out is a table:
 share `agencies` holds the conditionally shared resources (有条件共享), share `public` the
 unconditionally shared ones (无条件共享); the schema is the lake layer, the table the contract name.
-Pure Python: no Spark.
+Shared tables carry Delta's change data feed (`delta.enableChangeDataFeed`), so recipients can
+read what changed between versions; `enable_change_data_feed` turns it on with delta-rs. Pure
+Python: no Spark.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-SHARE_BY_TYPE = {"conditional": "agencies", "unconditional": "public"}
+from itlake.catalog import SHARE_BY_TYPE
 
 
 @dataclass(frozen=True)
@@ -38,3 +40,28 @@ def shared_tables(catalog) -> list[SharedTable]:
                 continue
             tables.append(SharedTable(SHARE_BY_TYPE[entry.sharing.type], entry.layer, name, entry.code))
     return sorted(tables, key=lambda t: t.key)
+
+
+CHANGE_DATA_FEED = "delta.enableChangeDataFeed"
+
+
+def enable_change_data_feed(tables: list[SharedTable], root: str | None = None) -> list[str]:
+    """Turn the change data feed on for every shared table the lake holds that lacks it (one
+    metadata commit each); returns the keys of the tables changed. From then on every writer,
+    Spark's MERGE and delta-rs alike, leaves change data files that /changes serves."""
+    from pathlib import Path
+
+    from deltalake import DeltaTable
+
+    from itlake.lake.paths import table_path
+
+    changed = []
+    for table in tables:
+        uri = table_path(table.schema, table.name, root)
+        if not (Path(uri) / "_delta_log").is_dir():
+            continue
+        delta = DeltaTable(uri)
+        if delta.metadata().configuration.get(CHANGE_DATA_FEED) != "true":
+            delta.alter.set_table_properties({CHANGE_DATA_FEED: "true"})
+            changed.append(table.key)
+    return changed

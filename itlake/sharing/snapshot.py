@@ -1,5 +1,6 @@
 """A Delta table's snapshot as Delta Sharing sees it, read with delta-rs (no JVM): version, protocol,
-metadata, and the data files with their partition values and statistics.
+metadata, and the data files with their partition values and statistics; and its commits, read from
+the log, for time travel by timestamp and for the change data feed.
 
 Files are skipped by the query's JSON predicate hints where partition values or min/max statistics
 prove that no row can match; anything the hints do not decide is kept (hints are best effort, the
@@ -23,32 +24,129 @@ class DataFile:
     stats: dict[str, Any]
 
 
+class UnsupportedTable(ValueError):
+    """A table that uses a feature the server does not share (deletion vectors, column mapping)."""
+
+
+# Reader features whose files a client cannot read as plain Parquet.
+REFUSED_FEATURES = {"deletionVectors": "deletion vectors", "columnMapping": "column mapping"}
+
+
+@dataclass(frozen=True)
+class Commit:
+    version: int
+    timestamp_ms: int
+    actions: list[dict]
+
+
+def commits(table_uri: str, start: int, end: int) -> list[Commit]:
+    """The commits start..end (inclusive) as their log files hold them; a commit is timed by its
+    commitInfo timestamp, or the log file's modification time where a writer left none."""
+    import os
+
+    out = []
+    for version in range(start, end + 1):
+        path = os.path.join(table_uri, "_delta_log", f"{version:020d}.json")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                actions = [json.loads(line) for line in handle if line.strip()]
+        except FileNotFoundError:
+            raise ValueError(f"version {version} is no longer in the table's log") from None
+        info = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
+        stamp = info.get("timestamp") or int(os.path.getmtime(path) * 1000)
+        out.append(Commit(version, int(stamp), actions))
+    return out
+
+
 class Snapshot:
     def __init__(self, table_uri: str, version: int | None = None):
         from deltalake import DeltaTable
 
         self.table = DeltaTable(table_uri, version=version)
         self.uri = table_uri
+        self.refuse_unsupported()
+
+    def refuse_unsupported(self) -> None:
+        protocol = self.table.protocol()
+        used = [REFUSED_FEATURES[f] for f in (protocol.reader_features or []) if f in REFUSED_FEATURES]
+        configuration = self.table.metadata().configuration
+        if configuration.get("delta.columnMapping.mode", "none") != "none" and "column mapping" not in used:
+            used.append("column mapping")
+        if configuration.get("delta.enableDeletionVectors") == "true" and "deletion vectors" not in used:
+            used.append("deletion vectors")
+        if used:
+            raise UnsupportedTable(f"the table uses {' and '.join(used)}, which this server does not share")
+
+    @property
+    def change_data_feed(self) -> bool:
+        return self.table.metadata().configuration.get("delta.enableChangeDataFeed") == "true"
+
+    def version_at(self, timestamp_ms: int, *, after: bool = False) -> int:
+        """The last version committed at or before the timestamp, or with `after` the first
+        committed at or after it; ValueError when there is none."""
+        timeline = commits(self.uri, self.earliest_version(), self.version)
+        if after:
+            found = [c.version for c in timeline if c.timestamp_ms >= timestamp_ms]
+            if not found:
+                raise ValueError("the timestamp is after the table's last commit")
+            return found[0]
+        found = [c.version for c in timeline if c.timestamp_ms <= timestamp_ms]
+        if not found:
+            raise ValueError("the timestamp is before the table's first commit")
+        return found[-1]
+
+    def earliest_version(self) -> int:
+        import os
+
+        names = os.listdir(os.path.join(self.uri, "_delta_log"))
+        return min(int(n[:20]) for n in names if n.endswith(".json") and n[:20].isdigit())
 
     @property
     def version(self) -> int:
         return self.table.version()
 
-    def protocol_line(self) -> dict:
-        return {"protocol": {"minReaderVersion": self.table.protocol().min_reader_version}}
+    def protocol_line(self, delta: bool = False) -> dict:
+        protocol = self.table.protocol()
+        if delta:
+            return {
+                "protocol": {
+                    "deltaProtocol": {
+                        "minReaderVersion": protocol.min_reader_version,
+                        "minWriterVersion": protocol.min_writer_version,
+                    }
+                }
+            }
+        # Parquet responses: the protocol of the sharing response, always 1 (PROTOCOL.md).
+        return {"protocol": {"minReaderVersion": 1}}
 
-    def metadata_line(self) -> dict:
+    def metadata_line(self, delta: bool = False) -> dict:
         meta = self.table.metadata()
         files = self.files()
+        body = {
+            "id": meta.id,
+            "name": meta.name,
+            "description": meta.description,
+            "format": {"provider": "parquet", "options": {}},
+            "schemaString": self.table.schema().to_json(),
+            "partitionColumns": list(meta.partition_columns),
+            "configuration": dict(meta.configuration),
+        }
+        if delta:
+            body["createdTime"] = meta.created_time
+            return {
+                "metaData": {
+                    "deltaMetadata": body,
+                    "version": self.version,
+                    "size": sum(f.size for f in files),
+                    "numFiles": len(files),
+                }
+            }
+        if self.change_data_feed:
+            # The name the protocol's clients look for, beside Delta's own property.
+            body["configuration"]["enableChangeDataFeed"] = "true"
         return {
             "metaData": {
-                "id": meta.id,
-                "name": meta.name,
-                "description": meta.description,
-                "format": {"provider": "parquet", "options": {}},
-                "schemaString": self.table.schema().to_json(),
-                "partitionColumns": list(meta.partition_columns),
-                "configuration": dict(meta.configuration),
+                **body,
                 "version": self.version,
                 "size": sum(f.size for f in files),
                 "numFiles": len(files),
