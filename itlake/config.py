@@ -43,14 +43,11 @@ class Settings:
     jobs_dir: Path
     k_anonymity: int
     city_timezone: str
-<<<<<<< HEAD
     # The warm engine: a Spark Connect server every task attaches to (itlake/lake/engine.py).
     spark_remote: str
     engine_port: int
     engine_dir: Path
-=======
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL
->>>>>>> dcat
     pseudonym_key_env: str = "ITLAKE_PSEUDONYM_KEY"
 
     @property
@@ -73,7 +70,6 @@ class Settings:
             stacklevel=2,
         )
         return DEMO_PSEUDONYM_KEY.encode("utf-8")
-
 
     def check_secrets(self) -> None:
         """Stop a run at its start, before any work, when production mode lacks a secret it needs."""
@@ -112,13 +108,10 @@ def get_settings() -> Settings:
         jobs_dir=_path("ITLAKE_JOBS_DIR", _shipped("jobs")),
         k_anonymity=int(os.environ.get("ITLAKE_K_ANONYMITY", "10")),
         city_timezone=os.environ.get("ITLAKE_CITY_TIMEZONE", "Asia/Shanghai"),
-<<<<<<< HEAD
         spark_remote=os.environ.get("ITLAKE_SPARK_REMOTE", ""),
         engine_port=int(os.environ.get("ITLAKE_ENGINE_PORT", "15002")),
         engine_dir=_path("ITLAKE_ENGINE_DIR", Path.home() / ".cache" / "itlake" / "engine"),
-=======
         public_base_url=_base_url(os.environ.get("ITLAKE_PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL)),
->>>>>>> dcat
     )
 
 

@@ -21,7 +21,8 @@ HEADER = "VehicleNum,time,lon,lat,OpenStatus,Speed\n"
 def taxi_file(folder, number: int, minutes=range(5)) -> str:
     """Fixes of one taxi, 粤B1000NN, one a minute from 08:00 local time."""
     lines = [
-        f"粤B1{number:04d},2026-11-27 08:{m:02d}:00,114.{50 + m:03d}000,22.540000,{m % 2},30\n" for m in minutes
+        f"粤B1{number:04d},2026-11-27 08:{m:02d}:00,114.{50 + m:03d}000,22.540000,{m % 2},30\n"
+        for m in minutes
     ]
     path = folder / f"taxi_gps_{number:02d}.csv"
     path.write_text(HEADER + "".join(lines), encoding="utf-8")
@@ -43,7 +44,9 @@ def test_a_corrupt_file_in_a_batch_of_20_is_refused_alone(spark, lake, tmp_path)
     assert "header" in rows["taxi_gps_07.csv"].message
     good = [r for name, r in rows.items() if name != "taxi_gps_07.csv"]
     assert {r.status for r in good} == {"promoted"}
-    assert {(r.rows_read, r.rows_promoted, r.rows_inserted, r.rows_quarantined) for r in good} == {(5, 5, 5, 0)}
+    assert {(r.rows_read, r.rows_promoted, r.rows_inserted, r.rows_quarantined) for r in good} == {
+        (5, 5, 5, 0)
+    }
     assert all(r.reconciles for r in rows.values())
 
     silver = read_table(spark, table_path("silver", "taxi_gps"))

@@ -40,6 +40,7 @@ REPORTING = {
     "maas report",
     "portal build",
     "sharing tables",
+    "sharing enable-cdf",
     "sharing add-recipient",
     "security scan",
     "sql",

@@ -41,6 +41,8 @@ def _load():
 
 class ExportFormat(StrEnum):
     dcat = "dcat"
+    jsonld = "jsonld"
+    turtle = "turtle"
 
 
 @app.command("list")
@@ -153,13 +155,10 @@ def validate(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> N
 
 @app.command()
 def export(
-<<<<<<< HEAD
     format: ExportFormat = typer.Option(
-        ExportFormat.dcat, "--format", help="dcat: DCAT-AP / mobilityDCAT-AP JSON-LD (the only one for now)"
-=======
-    format: str = typer.Option(
-        "dcat", "--format", help="dcat or jsonld (DCAT-AP JSON-LD), or turtle (the same graph in Turtle)"
->>>>>>> dcat
+        ExportFormat.dcat,
+        "--format",
+        help="dcat or jsonld (DCAT-AP JSON-LD), or turtle (the same graph in Turtle)",
     ),
     out: Path | None = typer.Option(None, "--out", help="write here instead of printing"),
     synthetic: list[str] = typer.Option([], "--synthetic", help="code of a resource holding synthetic data"),
@@ -167,29 +166,17 @@ def export(
     """Print or write the published part of the catalogue as DCAT-AP / mobilityDCAT-AP metadata."""
     from rdflib.namespace import DCAT, RDF
 
-<<<<<<< HEAD
-=======
     from itlake.dcat import catalog_graph, catalog_uri, to_jsonld, to_turtle
 
-    if format not in ("dcat", "jsonld", "turtle"):
-        typer.echo(f"--format {format!r} is not supported; use dcat, jsonld or turtle", err=True)
-        raise typer.Exit(2)
->>>>>>> dcat
     catalog = _load()
     try:
         graph = catalog_graph(catalog, synthetic_codes=set(synthetic))
     except KeyError as exc:
-<<<<<<< HEAD
         usage_error(exc.args[0])
-    text = json.dumps(document, ensure_ascii=False, indent=2)
-=======
-        typer.echo(exc.args[0], err=True)
-        raise typer.Exit(2) from None
-    if format == "turtle":
+    if format == ExportFormat.turtle:
         text = to_turtle(graph)
     else:
         text = json.dumps(to_jsonld(graph, catalog_uri(graph)), ensure_ascii=False, indent=2)
->>>>>>> dcat
     if out is None:
         typer.echo(text)
         return

@@ -39,12 +39,15 @@ def tables(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> Non
 
 
 @app.command("enable-cdf")
-def enable_cdf() -> None:
+def enable_cdf(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Turn on the change data feed of every shared table the lake holds (delta.enableChangeDataFeed)."""
     from itlake.catalog import load_catalog
     from itlake.sharing.shares import enable_change_data_feed, shared_tables
 
     changed = enable_change_data_feed(shared_tables(load_catalog()))
+    if as_json:
+        print_json({"changed": list(changed)})
+        return
     for key in changed:
         console.print(f"[green]✓[/] {key}: change data feed on")
     console.print(f"{len(changed)} tables changed; the others had it on already or do not exist yet")
@@ -65,7 +68,7 @@ def add_recipient(
     from itlake.config import get_settings
     from itlake.sharing.recipients import create_recipient, recipients_path
 
-<<<<<<< HEAD
+    endpoint = endpoint or get_settings().public_base_url + "delta-sharing"
     shares = [s.value for s in share]
     recipient = create_recipient(name, shares, endpoint=endpoint, profile=profile, days=days)
     if as_json:
@@ -79,13 +82,6 @@ def add_recipient(
             }
         )
         return
-=======
-    endpoint = endpoint or get_settings().public_base_url + "delta-sharing"
-    unknown = sorted(set(share) - set(SHARE_BY_TYPE.values()))
-    if unknown:
-        raise typer.BadParameter(f"unknown shares {unknown}; shares are {sorted(SHARE_BY_TYPE.values())}")
-    recipient = create_recipient(name, share, endpoint=endpoint, profile=profile, days=days)
->>>>>>> dcat
     console.print(
         f"[green]✓[/] recipient {name}: shares {', '.join(recipient.shares)}, token expires "
         f"{recipient.expires_at:%Y-%m-%d}\n  profile (give it to the recipient): {profile}\n"

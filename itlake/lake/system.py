@@ -18,11 +18,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-<<<<<<< HEAD
 from itlake.lake.delta import append_rows, overwrite, read_arrow, read_table, table_exists
-=======
-from itlake.lake.delta import append_rows, overwrite, read_table, table_exists
->>>>>>> dcat
 from itlake.lake.paths import system_table_path
 
 LEDGER_SCHEMA = (
