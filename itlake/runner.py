@@ -42,7 +42,7 @@ def execute(name: str, body: Callable, args, *, stop_session: bool) -> dict:
     """Build or attach the session, run `body(spark, args)`; the result has `ok`, and `error` when
     it failed. In production mode a missing secret fails the job before the session is built."""
     from itlake.config import MissingSecretError, get_settings
-    from itlake.lake.session import get_spark
+    from itlake.lake.session import drop_attached, get_spark
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger(f"itlake.jobs.{name}")
@@ -51,15 +51,19 @@ def execute(name: str, body: Callable, args, *, stop_session: bool) -> dict:
     except MissingSecretError as err:
         log.error("%s stopped at start: %s", name, err)
         return {"job": name, "ok": False, "error": f"stopped at start: {err}"}
-    spark = get_spark(f"itlake-{name}")
+    spark = None
     try:
+        spark = get_spark(f"itlake-{name}")
         result = body(spark, args)
     except Exception as err:
-        error = engine_error(err) or str(err)
+        error = engine_error(err)
+        if error:
+            drop_attached()
+        error = error or str(err)
         log.error("%s failed: %s", name, error)
         return {"job": name, "ok": False, "error": error}
     finally:
-        if stop_session:
+        if stop_session and spark is not None:
             spark.stop()
     return {"job": name, "ok": True, **result}
 
@@ -67,7 +71,10 @@ def execute(name: str, body: Callable, args, *, stop_session: bool) -> dict:
 def engine_error(err: Exception) -> str | None:
     """One line for a job whose engine went away (killed, restarted) while it ran, else None."""
     from itlake.config import get_settings
+    from itlake.lake.session import EngineNotRunningError
 
+    if isinstance(err, EngineNotRunningError):
+        return str(err)
     remote = get_settings().spark_remote
     text = str(err)
     lost = ("UNAVAILABLE", "failed to connect", "Connection refused", "SESSION_NOT_FOUND", "Socket closed")

@@ -111,6 +111,12 @@ def remote_session(url: str, app_name: str = "itlake"):
 _attached = None
 
 
+def drop_attached() -> None:
+    """Forget this process's engine session (its engine went away); the next get_spark attaches anew."""
+    global _attached
+    _attached = None
+
+
 def get_spark(app_name: str = "itlake"):
     """Return this process's session: attached to the engine when ITLAKE_SPARK_REMOTE is set,
     else the active local session, or a new one with the lake's settings."""
