@@ -156,3 +156,38 @@ def write_gtfs_rt(out_dir: Path, city: City, *, scale: float, seed: int, date: d
             FeedOutput(UPDATES, tu_path, updates, "binary"),
         ]
     return outputs
+
+
+def write_trip_update_day(
+    out_dir: Path, *, seed: int, date: dt.date, every_s: int = 20, files: int = 4320
+) -> list[Path]:
+    """A day of polled TripUpdates as a collector stores them: one `.pb` FeedMessage per poll,
+    `every_s` seconds apart from local midnight (4,320 files at 20 s), in
+    `gtfs_rt_trip_update/<date>/trip_updates_<YYYYMMDD>T<HHMMSS>.pb`.
+
+    The demo timetable is busy in the morning peak only, so each poll shows the network as it
+    runs at the same time of the peak (07:00-09:59, cycled), which keeps every file near 1,000
+    stop-time updates; its header and predicted times are those of the poll. Needs the demo GTFS
+    zip of `date` in `out_dir` (`itlake demo generate` writes it)."""
+    rng = np.random.default_rng([seed, 31])
+    schedule = read_schedule(out_dir, date)
+    segments = _segments(schedule)
+    trip_ids = schedule["trip_id"].drop_duplicates().sort_values().to_numpy()
+    delay = pd.Series(rng.integers(0, MAX_DELAY_S + 1, len(trip_ids)), index=trip_ids)
+    day_start = int(dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC).timestamp()) - UTC_OFFSET_S
+    peak_start, peak_s = HOURS[0] * 3600, len(HOURS) * 3600
+    folder = feed_dir(out_dir, UPDATES, date)
+    written = []
+    for poll in range(files):
+        poll_s = poll * every_s
+        network_s = peak_start + poll_s % peak_s
+        here = _snapshot(segments, delay, set(), network_s)
+        # The network of `network_s`, seen at `poll_s`: every time moves by the same offset.
+        message = _updates_message(here, schedule, set(), day_start + poll_s, day_start + poll_s - network_s)
+        path = (
+            folder
+            / f"trip_updates_{date:%Y%m%d}T{poll_s // 3600:02d}{poll_s // 60 % 60:02d}{poll_s % 60:02d}.pb"
+        )
+        path.write_bytes(message.SerializeToString())
+        written.append(path)
+    return written

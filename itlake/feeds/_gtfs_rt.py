@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import zipfile
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
+
+import pyarrow as pa
 
 from itlake.feeds.base import BatchContext, FeedError
 from itlake.lake.notices import Notice
@@ -68,24 +71,54 @@ def field(message, name: str) -> str | None:
     return str(value)
 
 
-def static_version_in_force(spark, day: date) -> str | None:
-    """The sha256 of the newest GTFS version whose trips were promoted on or before `day`."""
-    from pyspark.sql import functions as F
+def static_version_in_force(day: date) -> str | None:
+    """The sha256 of the newest GTFS version whose trips were promoted on or before `day`, read
+    from the ledger in this process (no Spark job: a batch of snapshots asks once per file)."""
+    import pyarrow.compute as pc
 
-    from itlake.lake.system import read_system
+    from itlake.lake.delta import read_arrow
+    from itlake.lake.paths import system_table_path
 
-    ledger = read_system(spark, "ingest_ledger")
+    ledger = read_arrow(
+        system_table_path("ingest_ledger"), ["table", "status", "logical_date", "finished_at", "sha256"]
+    )
     if ledger is None:
         return None
-    newest = (
-        ledger.where(
-            (F.col("table") == "gtfs_trip") & (F.col("status") == "promoted") & (F.col("logical_date") <= day)
+    promoted = ledger.filter(
+        pc.and_(
+            pc.and_(pc.equal(ledger["table"], "gtfs_trip"), pc.equal(ledger["status"], "promoted")),
+            pc.less_equal(ledger["logical_date"], pa.scalar(day, pa.date32())),
         )
-        .orderBy(F.col("logical_date").desc(), F.col("finished_at").desc())
-        .select("sha256")
-        .first()
     )
-    return newest.sha256 if newest else None
+    if promoted.num_rows == 0:
+        return None
+    newest = promoted.sort_by([("logical_date", "descending"), ("finished_at", "descending")])
+    return newest["sha256"][0].as_py()
+
+
+def known_ids(contract_name: str, key: str, version: str) -> pa.Array:
+    """The ids `key` of one static GTFS version, read with deltalake; a version (a zip's sha256)
+    never changes, so the set is kept for the table's current Delta version."""
+    from deltalake import DeltaTable
+
+    from itlake.contracts import load_contract
+    from itlake.lake.paths import table_path
+
+    path = table_path(load_contract(contract_name).layer, contract_name).removeprefix("file:")
+    if not DeltaTable.is_deltatable(path):
+        return pa.array([], pa.string())
+    return _known_ids(path, DeltaTable(path).version(), key, version)
+
+
+@lru_cache(maxsize=64)
+def _known_ids(path: str, table_version: int, key: str, version: str) -> pa.Array:
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+    from deltalake import DeltaTable
+
+    dataset = DeltaTable(path, version=table_version).to_pyarrow_dataset()
+    ids = dataset.to_table(columns=[key], filter=ds.field("feed_version") == version)[key]
+    return pc.unique(ids.combine_chunks().drop_null())
 
 
 def static_trips(spark, version: str):
@@ -103,15 +136,9 @@ def unknown_id_notices(table, ctx: BatchContext, columns: dict[str, str], file: 
 
     `columns` maps a raw column to the kind of id it holds (trip, route or stop).
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
-    from pyspark.sql import SparkSession
-    from pyspark.sql import functions as F
 
-    from itlake.lake.tables import read_lake_table
-
-    spark = SparkSession.getActiveSession()
-    version = static_version_in_force(spark, ctx.logical_date)
+    version = static_version_in_force(ctx.logical_date)
     if version is None:
         return [
             Notice(
@@ -132,13 +159,9 @@ def unknown_id_notices(table, ctx: BatchContext, columns: dict[str, str], file: 
     notices = []
     for column, kind in columns.items():
         contract_name, key = sources[kind]
-        known = read_lake_table(spark, contract_name).where(F.col("feed_version") == version).select(key)
         values = table.column(column)
-        candidates = pc.unique(pc.drop_null(values)).to_pylist()
-        found = {r[key] for r in known.where(F.col(key).isin(candidates)).collect()} if candidates else set()
-        unknown = pc.and_(
-            pc.is_valid(values), pc.invert(pc.is_in(values, value_set=pa.array(sorted(found), pa.string())))
-        )
+        found = known_ids(contract_name, key, version)
+        unknown = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=found)))
         rows = table.filter(unknown).select(["_row_number", column]).to_pylist()
         notices += [
             Notice(

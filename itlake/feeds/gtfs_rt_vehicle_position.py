@@ -105,7 +105,7 @@ def joined_to_static(typed, ctx: BatchContext):
     from pyspark.sql import functions as F
 
     spark = typed.sparkSession
-    version = static_version_in_force(spark, ctx.logical_date)
+    version = static_version_in_force(ctx.logical_date)
     if version is None:
         return typed.withColumn("static_feed_version", F.lit(None).cast("string"))
     trips = F.broadcast(static_trips(spark, version))
