@@ -217,7 +217,7 @@ def test_portal_files_are_written(site):
     assert (leaflet / "leaflet.js").read_text(encoding="utf-8").startswith("/* @preserve\n * Leaflet 1.9.4")
     # Nothing the pages load or link to is off the site (Leaflet's own files name its home page).
     ours = [p for p in portal.rglob("*") if p.suffix in (".html", ".js", ".css") and "vendor" not in p.parts]
-    assert len(ours) == 3 + 3 + 4  # pages, map layers, style and scripts
+    assert len(ours) == 1 + 3 + 3 + 4  # index, dataset pages, map layers, style and scripts
     for page in ours:
         text = page.read_text(encoding="utf-8")
         assert "http://" not in text and "https://" not in text, page

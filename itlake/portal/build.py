@@ -6,7 +6,8 @@
                                       an interactive map where the data has a place, downloads,
                                       the schema and the release history
     portal/datasets/<name>.map.js     the map's layer (itlake/portal/maps.py)
-    portal/static/                    style, scripts, and Leaflet (vendored, with its licence)
+    portal/static/                    style, scripts, the district outlines (zones.js) and Leaflet
+                                      (vendored, with its licence)
 
 The pages are Jinja2 templates (itlake/portal/templates/); search, filters and maps run in the
 browser, so any static web server can serve the site. Everything is local: no CDN, no web fonts,
@@ -38,7 +39,7 @@ from itlake.portal.facts import (
     release_history,
     version_folders,
 )
-from itlake.portal.maps import map_layer, map_script
+from itlake.portal.maps import map_layer, map_script, zones_script
 from itlake.publish.release import SYNTHETIC_BANNER
 
 HERE = Path(__file__).parent
@@ -159,6 +160,7 @@ def build_portal(out: Path | None = None) -> dict:
     _clear(out / "static")
     pages.mkdir(parents=True)
     shutil.copytree(STATIC, out / "static")
+    (out / "static" / "zones.js").write_text(zones_script(), encoding="utf-8")
     log = read_delta(system_table_path("publication_log"))
     quality = read_delta(system_table_path("quality_results"))
     env = environment()

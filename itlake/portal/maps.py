@@ -1,13 +1,14 @@
 """The data behind a dataset's interactive map: its own features, or the zones its rows refer to.
 
 A release whose contract has a geometry column ships data.geojson; its map draws those features
-(the first MAP_FEATURE_LIMIT), coloured by a category column when one fits. A release whose rows
-refer to zones (a column ending in zone_id) ships zones.geojson; its map shades each zone by one
-measure of the rows. The page's script (static/map.js) draws either with Leaflet, on a plain
-background: there is no basemap, so nothing is fetched from the internet.
+(the first MAP_FEATURE_LIMIT), coloured by a category column when one fits, over the district
+outlines. A release whose rows refer to zones (a column ending in zone_id) has its map shade each
+district by one measure of the rows. The page's script (static/map.js) draws either with Leaflet on
+a plain background: there is no basemap, so nothing is fetched from the internet.
 
-The layer is written as a small script beside the page (`window.ITLAKE_MAP = {...}`) rather than
-fetched as JSON, so the map works under `itlake serve`, any web server, or straight from the disk.
+The layer is written as a small script beside the page (`window.ITLAKE_MAP = {...}`), and the
+districts once for the whole site (static/zones.js, `window.ITLAKE_ZONES`), rather than fetched as
+JSON, so the maps work under `itlake serve`, any web server, or straight from the disk.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def category_column(contract, features: list[dict]) -> str | None:
 
 def map_layer(folder: Path, contract) -> dict | None:
     """What the map of the release in `folder` draws, or None where the data has no place."""
+    import pyarrow.parquet as pq
+
     if any(c.geometry is not None for c in contract.columns):
         collection = json.loads((folder / "data.geojson").read_text(encoding="utf-8"))
         features = [f for f in collection["features"] if f.get("geometry")]
@@ -70,28 +73,20 @@ def map_layer(folder: Path, contract) -> dict | None:
             "total": len(features),
             "features": {"type": "FeatureCollection", "features": shown},
         }
-    if not (folder / "zones.geojson").is_file():
-        return None
-    import pyarrow.parquet as pq
-
-    columns = pq.read_schema(folder / "data.parquet").names
-    measure = zone_measure(contract, columns)
+    measure = zone_measure(contract, pq.read_schema(folder / "data.parquet").names)
     if measure is None:
         return None
     zone, value, how = measure
     frame = pq.read_table(folder / "data.parquet", columns=[zone, value]).to_pandas()
-    values = zone_values(frame, zone, value, how)
-    zones = json.loads((folder / "zones.geojson").read_text(encoding="utf-8"))
-    for feature in zones["features"]:
-        feature["properties"]["value"] = values.get(str(feature["properties"]["zone_id"]))
-    return {
-        "kind": "zones",
-        "zone": zone,
-        "value": value,
-        "how": how,
-        "total": len(zones["features"]),
-        "features": zones,
-    }
+    return {"kind": "zones", "zone": zone, "value": value, "how": how, "values": zone_values(frame, *measure)}
+
+
+def zones_script() -> str:
+    """The districts (zone_id, zone_name, outline) as the script every map page loads."""
+    from itlake.geo.zones import load_zones
+
+    zones = load_zones()[["zone_id", "zone_name", "geometry"]]
+    return f"window.ITLAKE_ZONES = {zones.to_json(drop_id=True, ensure_ascii=False)};\n"
 
 
 def map_script(layer: dict) -> str:

@@ -1,11 +1,13 @@
 // The dataset's interactive map: Leaflet over a plain background (no basemap, nothing fetched).
 // Draws window.ITLAKE_MAP, written beside the page by `itlake portal build`: either the release's
-// own features, coloured by a category where one fits, or the districts shaded by a measure.
+// own features, coloured by a category where one fits, over the district outlines of
+// window.ITLAKE_ZONES; or those districts shaded by a measure of the rows.
 (function () {
   "use strict";
   var layer = window.ITLAKE_MAP;
+  var zones = window.ITLAKE_ZONES;
   var box = document.getElementById("map");
-  if (!layer || !box || !window.L) return;
+  if (!layer || !zones || !box || !window.L) return;
 
   // Colour-blind-safe categories (Okabe and Ito), then a light-to-dark blue scale for measures.
   var CATEGORIES = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#f0e442", "#000000"];
@@ -51,12 +53,15 @@
     }).join("<br>");
     if (legendHtml) legendHtml = "<strong>" + escapeHtml(layer.category) + "</strong><br>" + legendHtml;
   } else {
-    var values = layer.features.features.map(function (f) { return f.properties.value; })
-      .filter(function (v) { return v !== null; });
+    var valueOf = function (properties) {
+      var v = layer.values[properties.zone_id];
+      return v === undefined ? null : v;
+    };
+    var values = Object.keys(layer.values).map(function (k) { return layer.values[k]; });
     var low = Math.min.apply(null, values), high = Math.max.apply(null, values);
     var step = (high - low) / SHADES.length;
     colourOf = function (properties) {
-      var v = properties.value;
+      var v = valueOf(properties);
       if (v === null) return NO_DATA;
       if (step === 0) return SHADES[SHADES.length - 1];
       return SHADES[Math.min(SHADES.length - 1, Math.floor((v - low) / step))];
@@ -71,26 +76,37 @@
     legendHtml += "<i style=\"background:" + NO_DATA + "\"></i>no data 无数据";
   }
 
-  var drawn = L.geoJSON(layer.features, {
-    style: function (feature) {
-      var colour = colourOf(feature.properties);
-      if (layer.kind === "zones") {
-        return {color: "#ffffff", weight: 1, fillColor: colour, fillOpacity: 1};
+  var drawn;
+  if (layer.kind === "features") {
+    // The districts only situate the features: drawn faintly, and not clickable.
+    L.geoJSON(zones, {interactive: false, style: {color: "#b8c2c8", weight: 1, fill: false}}).addTo(map);
+    drawn = L.geoJSON(layer.features, {
+      style: function (feature) {
+        var colour = colourOf(feature.properties);
+        return {color: colour, weight: 4, opacity: 1, fillColor: colour, fillOpacity: 0.8};
+      },
+      pointToLayer: function (feature, latlng) {
+        return L.circleMarker(latlng, {radius: 6});
+      },
+      onEachFeature: function (feature, item) {
+        item.bindPopup(attributes(feature.properties), {maxWidth: 320});
       }
-      return {color: colour, weight: 4, opacity: 1, fillColor: colour, fillOpacity: 0.8};
-    },
-    pointToLayer: function (feature, latlng) {
-      return L.circleMarker(latlng, {radius: 6});
-    },
-    onEachFeature: function (feature, item) {
-      item.bindPopup(attributes(feature.properties), {maxWidth: 320});
-      if (layer.kind === "zones") {
-        var v = feature.properties.value;
-        item.bindTooltip(escapeHtml(feature.properties.zone_name || feature.properties.zone_id) + ": " +
+    }).addTo(map);
+  } else {
+    drawn = L.geoJSON(zones, {
+      style: function (feature) {
+        return {color: "#ffffff", weight: 1, fillColor: colourOf(feature.properties), fillOpacity: 1};
+      },
+      onEachFeature: function (feature, item) {
+        var v = valueOf(feature.properties);
+        var shown = {zone_id: feature.properties.zone_id, zone_name: feature.properties.zone_name};
+        shown[layer.value + " (" + layer.how + ")"] = v;
+        item.bindPopup(attributes(shown));
+        item.bindTooltip(escapeHtml(feature.properties.zone_name) + ": " +
           (v === null ? "no data 无数据" : escapeHtml(v)));
       }
-    }
-  }).addTo(map);
+    }).addTo(map);
+  }
 
   if (legendHtml) {
     legend.onAdd = function () {
