@@ -54,7 +54,9 @@ def road_frame() -> pd.DataFrame:
 
 
 def od_frame(extra: bool = False) -> pd.DataFrame:
-    rows = [("440304", "440305", 12), ("440305", "440304", 15)] + ([("440303", "440304", 20)] if extra else [])
+    rows = [("440304", "440305", 12), ("440305", "440304", 15)] + (
+        [("440303", "440304", 20)] if extra else []
+    )
     return pd.DataFrame(
         {
             "service_date": [date(2026, 11, 27)] * len(rows),
@@ -167,9 +169,7 @@ class Watched:
         self.problems: list[str] = []
         self.page.on("response", lambda r: r.status >= 400 and self.problems.append(f"{r.status} {r.url}"))
         self.page.on("pageerror", lambda err: self.problems.append(f"script error: {err}"))
-        self.page.on(
-            "console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}")
-        )
+        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
 
 
 def watched(browser, **options) -> Watched:
@@ -194,11 +194,15 @@ def coloured(png: bytes, rgb: tuple[int, int, int]) -> list[tuple[int, int]]:
 
 
 def visible_titles(page) -> list[str]:
-    return [t for t, shown in zip(
-        page.locator("li.dataset h2 a").all_inner_texts(),
-        [li.is_visible() for li in page.locator("li.dataset").all()],
-        strict=True,
-    ) if shown]
+    return [
+        t
+        for t, shown in zip(
+            page.locator("li.dataset h2 a").all_inner_texts(),
+            [li.is_visible() for li in page.locator("li.dataset").all()],
+            strict=True,
+        )
+        if shown
+    ]
 
 
 def test_portal_files_are_written(site):
@@ -228,7 +232,11 @@ def test_search_and_filters_narrow_the_list(site, browser):
     page = w.page
     page.goto(site["url"] + "/portal/")
     assert page.title() == "itlake open data 开放数据"
-    everything = [TITLES["od_taxi_hourly"], TITLES["public_road_inventory"], TITLES["public_charging_stations"]]
+    everything = [
+        TITLES["od_taxi_hourly"],
+        TITLES["public_road_inventory"],
+        TITLES["public_charging_stations"],
+    ]
     assert visible_titles(page) == everything
     assert page.locator("#count").inner_text() == "3 of 3 datasets 个数据集"
     assert page.locator(".badge").all_inner_texts() == ["SYNTHETIC 合成数据"]
@@ -277,10 +285,26 @@ def test_road_page_shows_preview_map_and_history(site, browser):
 
     preview = page.locator("table.preview")
     assert preview.locator("th").all_inner_texts() == [
-        "road_id", "name", "road_class", "lanes", "speed_limit_kmh", "length_m", "zone_id", "geometry"
+        "road_id",
+        "name",
+        "road_class",
+        "lanes",
+        "speed_limit_kmh",
+        "length_m",
+        "zone_id",
+        "geometry",
     ]
     assert [r.locator("td").all_inner_texts() for r in preview.locator("tbody tr").all()] == [
-        ["r1", "深南大道", "arterial", "8", "60", "2056.0", "440304", "LINESTRING (114.04 22.54, 114.06 22.54)"],
+        [
+            "r1",
+            "深南大道",
+            "arterial",
+            "8",
+            "60",
+            "2056.0",
+            "440304",
+            "LINESTRING (114.04 22.54, 114.06 22.54)",
+        ],
         ["r2", "null", "branch", "2", "30", "2056.0", "440305", "LINESTRING (113.92 22.54, 113.94 22.54)"],
     ]
     assert page.locator("text=The first 2 of 2 rows of v1.").count() == 1
@@ -291,7 +315,9 @@ def test_road_page_shows_preview_map_and_history(site, browser):
     assert page.locator("#map").get_attribute("data-features") == "2"
     assert sorted(p.get_attribute("stroke") for p in paths.all()) == ["#0072b2", "#d55e00"]
     assert page.locator("#map .legend").inner_text().split("\n") == ["road_class", "arterial", "branch"]
-    shot = page.locator("#map").screenshot(mask=[page.locator("#map .legend")])  # its swatches share the colours
+    shot = page.locator("#map").screenshot(
+        mask=[page.locator("#map .legend")]
+    )  # its swatches share the colours
     east, west = coloured(shot, ARTERIAL), coloured(shot, BRANCH)
     assert len(east) > 100 and len(west) > 100
     east_x, west_x = [x for x, _ in east], [x for x, _ in west]
@@ -368,7 +394,11 @@ def test_station_page_draws_points(site, browser):
     assert points.count() == 3
     # Coloured by operator: 星星充电 sorts before 特来电.
     assert sorted(p.get_attribute("fill") for p in points.all()) == ["#0072b2", "#d55e00", "#d55e00"]
-    assert page.locator("table.preview tbody tr td:nth-child(10)").all_inner_texts() == ["True", "False", "null"]
+    assert page.locator("table.preview tbody tr td:nth-child(10)").all_inner_texts() == [
+        "True",
+        "False",
+        "null",
+    ]
     assert w.problems == []
 
 
@@ -424,7 +454,11 @@ def test_pages_fit_a_phone(site, browser):
     phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
     w = watched(browser, **phone)
     page = w.page
-    for path in ("/portal/", "/portal/datasets/public_road_inventory.html", "/portal/datasets/od_taxi_hourly.html"):
+    for path in (
+        "/portal/",
+        "/portal/datasets/public_road_inventory.html",
+        "/portal/datasets/od_taxi_hourly.html",
+    ):
         page.goto(site["url"] + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
         heading = page.locator("h1").bounding_box()

@@ -64,6 +64,8 @@ def map_layer(folder: Path, contract) -> dict | None:
     import pyarrow.parquet as pq
 
     if any(c.geometry is not None for c in contract.columns):
+        if not (folder / "data.geojson").is_file():  # releases made before GeoJSON was written
+            return None
         collection = json.loads((folder / "data.geojson").read_text(encoding="utf-8"))
         features = [f for f in collection["features"] if f.get("geometry")]
         shown = features[:MAP_FEATURE_LIMIT]

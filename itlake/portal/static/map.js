@@ -116,11 +116,8 @@
     };
     legend.addTo(map);
   }
-  var bounds = drawn.getBounds();
-  if (bounds.isValid()) {
-    map.fitBounds(bounds, {padding: [20, 20], maxZoom: 16});
-  } else {
-    map.setView([0, 0], 1);
-  }
+  // A release without a single placed feature still shows where it would be: the districts.
+  var bounds = drawn.getBounds().isValid() ? drawn.getBounds() : L.geoJSON(zones).getBounds();
+  map.fitBounds(bounds, {padding: [20, 20], maxZoom: 16});
   box.setAttribute("data-features", String(drawn.getLayers().length));
 })();
