@@ -473,6 +473,19 @@ def test_pages_fit_a_phone(site, browser):
     assert w.problems == []
 
 
+def test_the_site_works_opened_from_the_disk(site, browser):
+    w = watched(browser)
+    page = w.page
+    page.goto((Path(site["result"]["portal"]) / "index.html").as_uri())
+    page.fill("#q", "road")
+    assert visible_titles(page) == [TITLES["public_road_inventory"]]
+    page.locator("li.dataset:visible h2 a").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/open/portal/datasets/public_road_inventory.html")
+    assert page.locator("#map .leaflet-overlay-pane path.leaflet-interactive").count() == 2
+    assert w.problems == []
+
+
 def test_download_link_returns_the_file(site, browser):
     page = browser.new_page(accept_downloads=True)
     page.goto(site["url"] + "/portal/datasets/od_taxi_hourly.html")
