@@ -500,6 +500,25 @@ def test_download_link_returns_the_file(site, browser):
     )
 
 
+def test_map_layers_of_the_releases(site, monkeypatch):
+    from itlake.portal import maps
+
+    releases = site["lake"] / "open" / "releases"
+    od = maps.map_layer(releases / "od_taxi_hourly" / "v2", load_contract("od_taxi_hourly"))
+    assert od == {
+        "kind": "zones",
+        "zone": "origin_zone_id",
+        "value": "trips",
+        "how": "sum",
+        "values": {"440303": 20.0, "440304": 12.0, "440305": 15.0},
+    }
+    # A long release shows its first features only, and says how many there are.
+    monkeypatch.setattr(maps, "MAP_FEATURE_LIMIT", 1)
+    roads = maps.map_layer(releases / "public_road_inventory" / "v1", load_contract("public_road_inventory"))
+    assert (roads["kind"], roads["total"], roads["category"]) == ("features", 2, None)  # one class shown
+    assert [f["properties"]["road_id"] for f in roads["features"]["features"]] == ["r1"]
+
+
 @pytest.mark.parametrize(
     ("zones", "expected"), [(["440303", "440303", None], {"440303": 42.0}), ([None, None, None], {})]
 )
