@@ -444,6 +444,8 @@ def test_every_link_on_every_page_answers_200_under_serve(site, browser):
         "/releases/od_taxi_hourly/v1/data.csv",
         "/releases/od_taxi_hourly/v2/README.md",
         "/releases/public_road_inventory/v1/dcat.jsonld",
+        "/catalog.jsonld",  # the DCAT catalogue that `itlake serve` answers
+        "/catalog.ttl",
         "/portal/static/vendor/leaflet/leaflet.js",
         "/portal/datasets/public_road_inventory.map.js",
     } <= paths

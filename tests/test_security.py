@@ -142,6 +142,7 @@ def test_every_portal_page_and_download_holds_no_identifier(site):
         ".geojson",
         ".geoparquet",
         ".jsonld",
+        ".ttl",
         ".md",
         ".txt",
         ".sha256",

@@ -13,7 +13,9 @@ The pages are Jinja2 templates (itlake/portal/templates/); search, filters and m
 browser, so any static web server can serve the site. Everything is local: no CDN, no web fonts,
 no basemap tiles. Links are relative and point at files only, never at a folder, so they answer
 under `itlake serve` (which serves {lake}/open at /), under any web server over {lake}/open, and
-from the disk. The lake is read with pyarrow and delta-rs (itlake/portal/facts.py): no JVM.
+from the disk. The one exception is the index's link to the whole DCAT catalogue, which
+`itlake serve` answers at /catalog.jsonld and /catalog.ttl. The lake is read with pyarrow and
+delta-rs (itlake/portal/facts.py): no JVM.
 """
 
 from __future__ import annotations
