@@ -82,7 +82,14 @@ def test_open_folder_holds_no_identifier_while_gold_does(site):
     report = scan_tree(site["lake"] / "open", relative_to=site["lake"])
     assert report.findings == []
     skipped = {Path(w).name for w in report.skipped}
-    assert skipped == {"od_taxi_hourly.png", "public_road_inventory.png"}  # the maps: images, not read
+    # Leaflet's control and marker images: not read. The pages, the map layers and the scripts are.
+    assert skipped == {
+        "layers.png",
+        "layers-2x.png",
+        "marker-icon.png",
+        "marker-icon-2x.png",
+        "marker-shadow.png",
+    }
     hadoop_sums = list((site["lake"] / "open").rglob(".*.crc"))
     assert report.files == sum(1 for p in (site["lake"] / "open").rglob("*") if p.is_file()) - len(
         hadoop_sums
@@ -119,32 +126,32 @@ def test_every_portal_page_and_download_holds_no_identifier(site):
             parser.feed(response.text)
             for link in parser.links:
                 target = urljoin(url, link).split("#")[0]
-                # The index links the releases folder for harvesters; folders are not listed.
-                if target.startswith(site["url"]) and not target.endswith("/"):
+                if target.startswith(site["url"]):
                     queue.append(target)
     report = scan_documents(fetched)
     assert report.findings == []
-    # The crawl reached the pages, the maps and every kind of download of both releases.
+    # The crawl reached the pages, the map layers and scripts, and every kind of download of both releases.
     kinds = {Path(p).suffix or Path(p).name for p in fetched}
     assert kinds == {
         ".html",
         ".css",
-        ".png",
+        ".js",
+        ".svg",
         ".csv",
         ".parquet",
         ".geojson",
         ".geoparquet",
         ".jsonld",
+        ".ttl",
         ".md",
         ".txt",
         ".sha256",
         "SHA256SUMS",
+        "LICENSE",  # Leaflet's, linked from every page's footer
     }
     assert sum(p.startswith("/releases/") for p in fetched) == 9 + 11
-    assert sorted(report.skipped) == [
-        "/portal/datasets/od_taxi_hourly.png",
-        "/portal/datasets/public_road_inventory.png",
-    ]
+    assert report.skipped == []
+    assert {"/portal/datasets/od_taxi_hourly.map.js", "/portal/static/zones.js"} <= set(fetched)
 
 
 def test_every_sharing_response_holds_no_identifier(site):
@@ -185,8 +192,8 @@ def test_security_scan_command(site):
 
     result = CliRunner().invoke(app, ["security", "scan"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    # open/, and silver.road_network, which the public share offers; the maps are images.
-    summary = r"Scanned \d+ files \([\d,]+ values\) in .*/lake \(open/ and 1 shared table\); 2 binary files"
+    # open/, and silver.road_network, which the public share offers; Leaflet's five images are binary.
+    summary = r"Scanned \d+ files \([\d,]+ values\) in .*/lake \(open/ and 1 shared table\); 5 binary files"
     assert re.search(summary, result.output), result.output
     assert "✓ no personal identifiers found" in result.output
     trips = site["lake"] / "gold" / "taxi_trip"
