@@ -137,8 +137,16 @@ def foreign_key_results(
         column = ",".join(fk.columns)
         if rule not in present:
             results.append(
-                ExpectationResult(FOREIGN_KEY, rule, column, WARNING, False,
-                                  f"not checked: {fk.references} is not in the lake", None, "[]")
+                ExpectationResult(
+                    FOREIGN_KEY,
+                    rule,
+                    column,
+                    WARNING,
+                    False,
+                    f"not checked: {fk.references} is not in the lake",
+                    None,
+                    "[]",
+                )
             )
             continue
         count = orphans.get(rule, 0)

@@ -13,8 +13,17 @@ from datetime import datetime
 
 from itlake.quality.suites import ERROR
 
-COLUMNS = ["run_id", "dataset", "batch_id", "rule", "severity", "success", "observed_value",
-           "unexpected_count", "checked_at"]
+COLUMNS = [
+    "run_id",
+    "dataset",
+    "batch_id",
+    "rule",
+    "severity",
+    "success",
+    "observed_value",
+    "unexpected_count",
+    "checked_at",
+]
 
 
 @dataclass(frozen=True)

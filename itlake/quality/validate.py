@@ -5,13 +5,13 @@
     assert_passed(report)                   # QualityGateError when an error expectation failed
     build_data_docs([report], out_dir)      # a self-contained HTML page per run
 
-GX runs in an ephemeral context (nothing written to disk) on its Spark datasource. Cost: GX
-bundles the per-column counts into a couple of aggregate jobs, the key check is one shuffle, and
-offending values are fetched in a second pass only for expectations that failed. On 1M rows
-(local[2]) that is ~10 s against <1 s for a count. Persisting the frame here made a cheap frame
-slower (17 s), so it is off by default: a frame that is expensive to recompute should be
-persisted once by the caller and reused for the write. GX's own persist is switched off because
-it never unpersists.
+Every expectation's counts come from one aggregation and one grouping for the key
+(itlake/quality/metrics.py); an expectation they show met is GX's own validation result with
+those counts. The others run in GX, in an ephemeral context (nothing written to disk) on its
+Spark datasource, and their offending values are fetched in a second pass. Persisting the frame
+here made a cheap frame slower (17 s), so it is off by default: a frame that is expensive to
+recompute should be persisted once by the caller and reused for the write. GX's own persist is
+switched off because it never unpersists.
 """
 
 from __future__ import annotations
@@ -121,8 +121,9 @@ def validate_frame(
     """
     import time
 
-    from great_expectations.data_context.types.base import ProgressBarsConfig
     from pyspark import StorageLevel
+
+    from itlake.quality.metrics import suite_results
 
     gx = import_gx()
     started = time.perf_counter()
@@ -132,26 +133,10 @@ def validate_frame(
     if cached_here:
         frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        context = gx.get_context(mode="ephemeral")
-        context.enable_analytics(False)
-        context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-        # GX's persist would cache every frame it is given and never release it.
-        source = context.data_sources.add_spark(name="itlake", persist=False)
-        asset = source.add_dataframe_asset(name=contract.name)
-        batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(
-            batch_parameters={"dataframe": frame}
-        )
-        # GX returns results in its own order; `meta.rule` is unique within a suite.
-        by_rule = {_rule(r): r for r in batch.validate(suite, result_format=COUNTS_FORMAT).results}
-        # Samples cost one scan per expectation (a full one when nothing fails), so they are
-        # fetched in a second pass, for the expectations that failed only.
-        failed = {rule for rule, r in by_rule.items() if not r.success and _has_values(r)}
-        if failed:
-            retry = gx.ExpectationSuite(
-                name=f"{contract.name}.samples",
-                expectations=[e for e in suite.expectations if e.meta["rule"] in failed],
-            )
-            by_rule.update((_rule(r), r) for r in batch.validate(retry, result_format=SAMPLE_FORMAT).results)
+        # Every count in one pass; GX validates only what that pass did not find met.
+        by_rule, unsure = suite_results(frame, suite)
+        if unsure:
+            by_rule.update(_gx_results(gx, frame, contract.name, unsure))
     finally:
         if cached_here:
             frame.unpersist()
@@ -164,6 +149,33 @@ def validate_frame(
         results=results,
         seconds=time.perf_counter() - started,
     )
+
+
+def _gx_results(gx, frame, name: str, expectations: list) -> dict:
+    """GX's own validation of `expectations` on `frame`, by rule."""
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.enable_analytics(False)
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    # GX's persist would cache every frame it is given and never release it.
+    source = context.data_sources.add_spark(name="itlake", persist=False)
+    asset = source.add_dataframe_asset(name=name)
+    batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(
+        batch_parameters={"dataframe": frame}
+    )
+    suite = gx.ExpectationSuite(name=name, expectations=expectations)
+    # GX returns results in its own order; `meta.rule` is unique within a suite.
+    by_rule = {_rule(r): r for r in batch.validate(suite, result_format=COUNTS_FORMAT).results}
+    # Samples cost one scan per expectation (a full one when nothing fails), so they are
+    # fetched in a second pass, for the expectations that failed only.
+    failed = {rule for rule, r in by_rule.items() if not r.success and _has_values(r)}
+    if failed:
+        retry = gx.ExpectationSuite(
+            name=f"{name}.samples", expectations=[e for e in expectations if e.meta["rule"] in failed]
+        )
+        by_rule.update((_rule(r), r) for r in batch.validate(retry, result_format=SAMPLE_FORMAT).results)
+    return by_rule
 
 
 def _rule(gx_result) -> str:
