@@ -31,6 +31,12 @@ test: $(STAMP)
 	@$(BIN)/ruff check .
 	@$(BIN)/python -m pytest -q tests
 
+# The quick lane for developers: every test but those marked slow (the real scheduler, the Spark
+# cluster, PostgreSQL, the engine's server, the wheel in a clean venv, the benchmarks).
+test-fast: $(STAMP)
+	@$(BIN)/ruff check .
+	@$(BIN)/python -m pytest -q -m "not slow" tests
+
 # The documentation site into site/; --strict fails on any warning (a broken link, an
 # ITLAKE_* variable that docs/reference/settings.yaml does not describe).
 docs: $(STAMP)

@@ -42,6 +42,7 @@ def execute(name: str, body: Callable, args, *, stop_session: bool) -> dict:
     """Build or attach the session, run `body(spark, args)`; the result has `ok`, and `error` when
     it failed. In production mode a missing secret fails the job before the session is built."""
     from itlake.config import MissingSecretError, get_settings
+    from itlake.feeds.base import FeedError
     from itlake.lake.session import drop_attached, get_spark
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -59,8 +60,11 @@ def execute(name: str, body: Callable, args, *, stop_session: bool) -> dict:
         error = engine_error(err)
         if error:
             drop_attached()
-        error = error or str(err)
-        log.error("%s failed: %s", name, error)
+            log.error("%s failed: %s", name, error)
+        else:
+            # An unexpected failure: the task log keeps the traceback, the result the message.
+            error = str(err) or type(err).__name__
+            log.error("%s failed: %s", name, error, exc_info=not isinstance(err, FeedError))
         return {"job": name, "ok": False, "error": error}
     finally:
         if stop_session and spark is not None:

@@ -1,4 +1,5 @@
-"""Rebuild gold.taxi_trip for one service date from silver taxi GPS fixes.
+"""Rebuild gold.taxi_trip for one service date from silver taxi GPS fixes (and the day before,
+when it holds trips still open that the date's fixes complete).
 
 spark-submit jobs/gold_taxi_trips.py --logical-date 2026-11-27
 """
@@ -10,9 +11,9 @@ from itlake.runner import main
 
 def body(spark, args) -> dict:
     from itlake.config import get_settings
-    from itlake.gold.taxi_trips import run
+    from itlake.gold.taxi_trips import run_window
 
-    return {"rows": run(spark, args.logical_date, get_settings().city_timezone)}
+    return run_window(spark, args.logical_date, get_settings().city_timezone)
 
 
 if __name__ == "__main__":

@@ -32,22 +32,29 @@ def gps(spark):
         ("B", utc(0, 2), 113.93, 22.550, 1),
         ("B", utc(0, 4), 113.93, 22.550, 0),
         ("C", utc(0, 5), 114.00, 22.550, 1),  # a run of one fix is not a trip
+        ("D", utc(0, 10), 114.05, 22.540, 1),  # still occupied at the last fix read
+        ("D", utc(0, 11), 114.05, 22.550, 1),
     ]
     return spark.createDataFrame(rows, GPS_SCHEMA)
 
 
 def test_trips_from_occupied_runs(gps):
     trips = {r.vehicle_id: r for r in gps.transform(build_taxi_trips(TZ)).collect()}
-    assert sorted(trips) == ["A", "B"]
-    a, b = trips["A"], trips["B"]
-    assert (a.pickup_time, a.dropoff_time, a.duration_s, a.fix_count) == (utc(0, 1), utc(0, 3), 120, 3)
-    assert (a.pickup_lon, a.pickup_lat, a.dropoff_lon, a.dropoff_lat) == (114.05, 22.545, 114.07, 22.545)
-    # Two steps of 0.01 degree of longitude at 22.545 N: 2 x 1026.97 m.
-    assert a.distance_m == pytest.approx(2053.95, abs=0.01)
+    assert sorted(trips) == ["A", "B", "D"]
+    a, b, d = trips["A"], trips["B"], trips["D"]
+    # Drop-off at the first vacant fix (00:04), not the last occupied one (00:03).
+    assert (a.pickup_time, a.dropoff_time, a.duration_s, a.fix_count) == (utc(0, 1), utc(0, 4), 180, 3)
+    assert (a.pickup_lon, a.pickup_lat, a.dropoff_lon, a.dropoff_lat) == (114.05, 22.545, 114.07, 22.550)
+    # Two steps of 0.01 degree of longitude at 22.545 N (2 x 1026.97 m), then 0.005 degree of
+    # latitude to the vacant fix (555.97 m).
+    assert a.distance_m == pytest.approx(2609.92, abs=0.02)
     assert (a.pickup_zone_id, a.dropoff_zone_id, a.trip_date) == ("440304", "440304", date(2026, 11, 27))
-    # 0.01 degree of latitude: 1111.95 m; Nanshan district.
-    assert (b.fix_count, b.duration_s, b.pickup_zone_id) == (2, 120, "440305")
+    # 0.01 degree of latitude: 1111.95 m, and the vacant fix where the last occupied one was.
+    assert (b.fix_count, b.duration_s, b.pickup_zone_id) == (2, 240, "440305")
     assert b.distance_m == pytest.approx(1111.95, abs=0.01)
+    assert a.complete and b.complete
+    # Still occupied at its last fix: incomplete, ending at that fix for now.
+    assert (d.complete, d.dropoff_time, d.duration_s, d.dropoff_lat) == (False, utc(0, 11), 60, 22.550)
     assert len(a.trip_id) == 32 and a.trip_id != b.trip_id
 
 

@@ -82,3 +82,50 @@ def test_skeleton_from_gps_to_release_and_balance(spark, lake, lenient_taxi_cont
             0,
             False,
         )
+
+
+def test_a_trip_across_midnight_is_incomplete_then_completed_once(spark, lake, tmp_path):
+    """Taxi 粤B50001 is occupied from 23:50 local time on day 1 until a vacant fix at 00:10 on
+    day 2; each day's fixes come in that day's file, and the gold job runs after each."""
+    from itlake.gold.taxi_trips import run_window
+
+    entry = load_catalog().get("taxi_gps")
+    header = "VehicleNum,time,lon,lat,OpenStatus,Speed\n"
+    day1 = tmp_path / "taxi_gps_day1.csv"
+    day1.write_text(
+        header + "粤B50001,2026-11-27 23:40:00,114.050000,22.540000,0,30\n"
+        "粤B50001,2026-11-27 23:50:00,114.060000,22.540000,1,30\n"
+        "粤B50001,2026-11-27 23:59:00,114.070000,22.540000,1,30\n",
+        encoding="utf-8",
+    )
+    day2 = tmp_path / "taxi_gps_day2.csv"
+    day2.write_text(
+        header + "粤B50001,2026-11-28 00:05:00,114.080000,22.540000,1,30\n"
+        "粤B50001,2026-11-28 00:10:00,114.090000,22.540000,0,30\n",
+        encoding="utf-8",
+    )
+    next_day = date(2026, 11, 28)
+
+    ingest_file(spark, entry, day1, DAY)
+    assert run_window(spark, DAY, TZ) == {"rows": 1, "dates_rebuilt": ["2026-11-27"]}
+    [open_trip] = read_lake_table(spark, "taxi_trip").collect()
+    # 23:50 and 23:59 local are 15:50 and 15:59 UTC.
+    assert (open_trip.complete, open_trip.pickup_time, open_trip.dropoff_time) == (
+        False,
+        datetime(2026, 11, 27, 15, 50),
+        datetime(2026, 11, 27, 15, 59),
+    )
+
+    ingest_file(spark, entry, day2, next_day)
+    # Day 2 has no trip of its own; the day before is rebuilt because it held an open trip.
+    assert run_window(spark, next_day, TZ) == {"rows": 0, "dates_rebuilt": ["2026-11-27", "2026-11-28"]}
+    [trip] = read_lake_table(spark, "taxi_trip").collect()
+    assert (trip.complete, trip.trip_date, trip.pickup_time, trip.dropoff_time, trip.fix_count) == (
+        True,
+        DAY,
+        datetime(2026, 11, 27, 15, 50),
+        datetime(2026, 11, 27, 16, 10),
+        3,
+    )
+    assert trip.duration_s == 20 * 60
+    assert trip.trip_id == open_trip.trip_id

@@ -191,9 +191,11 @@ def typed_records(bronze, contract, *, timestamps: dict[str, str], renamed: dict
 
     from itlake.feeds.cast import cast_sourced_columns, first_error
 
-    merged = bronze.withColumns(
-        {source: F.coalesce(*[F.col(f"`{n}`") for n in names]) for source, names in renamed.items()}
-    )
+    merged = bronze
+    if renamed:  # withColumns refuses an empty mapping over Spark Connect
+        merged = bronze.withColumns(
+            {source: F.coalesce(*[F.col(f"`{n}`") for n in names]) for source, names in renamed.items()}
+        )
     typed = cast_sourced_columns(merged, contract, timezone="UTC", skip=tuple(timestamps))
     values, errors = {}, [F.col("_parse_error")]
     for column, raw_name in timestamps.items():

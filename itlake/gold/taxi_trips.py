@@ -2,9 +2,13 @@
 
     python jobs/gold_taxi_trips.py --logical-date 2026-11-27
 
-Pickup is the first fix of the run, drop-off the last one before the taxi turns vacant; distance
-sums the great-circle steps between the run's fixes. A run of a single fix has no duration and is
-not a trip. Trips are kept on the service date of their pickup, in the city's time zone.
+Pickup is the first occupied fix of the run; drop-off is the first vacant fix after it (the
+convention of TransBigData's `taxigps_to_od`: the last occupied fix comes up to one GPS interval
+before the passenger leaves). Distance sums the great-circle steps from pickup to drop-off. A run
+whose taxi is still occupied at the last fix read (the end of the data so far, at a day or batch
+boundary) is kept with `complete` false and its last occupied fix as drop-off; when later fixes
+arrive, the rebuild of its service date completes it. A run of a single occupied fix is not a
+trip. Trips are kept on the service date of their pickup, in the city's time zone.
 """
 
 from __future__ import annotations
@@ -17,11 +21,17 @@ from itlake.geo.zones import with_zone
 
 
 def occupied_runs(gps: DataFrame) -> DataFrame:
-    """Occupied fixes, each with `run_id` numbering the vehicle's occupied runs and its step length."""
+    """Occupied fixes, each with `run_id` numbering the vehicle's occupied runs, its step length,
+    and the vehicle's next fix (`next_time`, `next_lon`, `next_lat`; null after the last fix)."""
     by_time = Window.partitionBy("vehicle_id").orderBy("fix_time")
     starts = (F.col("open_status") == 1) & (F.coalesce(F.lag("open_status").over(by_time), F.lit(0)) != 1)
-    fixes = gps.select("vehicle_id", "fix_time", "lon", "lat", "open_status").withColumn(
-        "run_id", F.sum(starts.cast("int")).over(by_time.rowsBetween(Window.unboundedPreceding, 0))
+    fixes = gps.select("vehicle_id", "fix_time", "lon", "lat", "open_status").withColumns(
+        {
+            "run_id": F.sum(starts.cast("int")).over(by_time.rowsBetween(Window.unboundedPreceding, 0)),
+            "next_time": F.lead("fix_time").over(by_time),
+            "next_lon": F.lead("lon").over(by_time),
+            "next_lat": F.lead("lat").over(by_time),
+        }
     )
     by_run = Window.partitionBy("vehicle_id", "run_id").orderBy("fix_time")
     return fixes.where(F.col("open_status") == 1).withColumn(
@@ -46,15 +56,30 @@ def build_taxi_trips(tz: str):
             .groupBy("vehicle_id", "run_id")
             .agg(
                 F.min("fix_time").alias("pickup_time"),
-                F.max("fix_time").alias("dropoff_time"),
+                F.max("fix_time").alias("last_time"),
                 F.min_by("lon", "fix_time").alias("pickup_lon"),
                 F.min_by("lat", "fix_time").alias("pickup_lat"),
-                F.max_by("lon", "fix_time").alias("dropoff_lon"),
-                F.max_by("lat", "fix_time").alias("dropoff_lat"),
-                F.sum("step_m").alias("distance_m"),
+                F.max_by("lon", "fix_time").alias("last_lon"),
+                F.max_by("lat", "fix_time").alias("last_lat"),
+                # After the run's last occupied fix, the next fix is vacant, or there is none yet.
+                F.max_by("next_time", "fix_time").alias("next_time"),
+                F.max_by("next_lon", "fix_time").alias("next_lon"),
+                F.max_by("next_lat", "fix_time").alias("next_lat"),
+                F.sum("step_m").alias("occupied_m"),
                 F.count("*").cast("int").alias("fix_count"),
             )
             .where(F.col("fix_count") >= 2)
+            .withColumn("complete", F.col("next_time").isNotNull())
+            .withColumns(
+                {
+                    "dropoff_time": F.coalesce("next_time", "last_time"),
+                    "dropoff_lon": F.coalesce("next_lon", "last_lon"),
+                    "dropoff_lat": F.coalesce("next_lat", "last_lat"),
+                    "distance_m": F.col("occupied_m")
+                    + F.coalesce(haversine_m_col("last_lon", "last_lat", "next_lon", "next_lat"), F.lit(0.0)),
+                }
+            )
+            .drop("last_time", "last_lon", "last_lat", "next_time", "next_lon", "next_lat", "occupied_m")
             .withColumn(
                 "trip_id",
                 F.substring(
@@ -89,3 +114,24 @@ def run(spark, logical_date, tz: str) -> int:
     )
     trips = gps.transform(build_taxi_trips(tz)).where(F.col("trip_date") == F.lit(logical_date))
     return write_partition(trips, "taxi_trip", logical_date)
+
+
+def run_window(spark, logical_date, tz: str) -> dict:
+    """Rebuild the service date, after the day before it when that day holds trips still open:
+    fixes of `logical_date` are what completes them. Returns the rows of the date and the dates
+    rebuilt."""
+    from datetime import timedelta
+
+    from itlake.lake.delta import read_table, table_exists
+    from itlake.lake.paths import table_path
+
+    rebuilt = []
+    before = logical_date - timedelta(days=1)
+    path = table_path("gold", "taxi_trip")
+    if table_exists(spark, path):
+        open_trips = read_table(spark, path).where((F.col("trip_date") == F.lit(before)) & ~F.col("complete"))
+        if open_trips.limit(1).count():
+            run(spark, before, tz)
+            rebuilt.append(before.isoformat())
+    rows = run(spark, logical_date, tz)
+    return {"rows": rows, "dates_rebuilt": [*rebuilt, logical_date.isoformat()]}
