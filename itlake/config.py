@@ -46,6 +46,7 @@ class Settings:
     # The warm engine: a Spark Connect server every task attaches to (itlake/lake/engine.py).
     spark_remote: str
     engine_port: int
+    engine_bind: str
     engine_dir: Path
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL
     pseudonym_key_env: str = "ITLAKE_PSEUDONYM_KEY"
@@ -110,6 +111,7 @@ def get_settings() -> Settings:
         city_timezone=os.environ.get("ITLAKE_CITY_TIMEZONE", "Asia/Shanghai"),
         spark_remote=os.environ.get("ITLAKE_SPARK_REMOTE", ""),
         engine_port=int(os.environ.get("ITLAKE_ENGINE_PORT", "15002")),
+        engine_bind=os.environ.get("ITLAKE_ENGINE_BIND", "127.0.0.1"),
         engine_dir=_path("ITLAKE_ENGINE_DIR", Path.home() / ".cache" / "itlake" / "engine"),
         public_base_url=_base_url(os.environ.get("ITLAKE_PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL)),
     )

@@ -85,28 +85,7 @@ def promote_batch(
         held = sorted({b for b, row in ledger.items() if row.rows_quarantined} | set(refusals))
         _write_quarantine(ranked, contract_name, refusals, held)
         if accepted:
-            outcome = _outcomes(ranked, contract, accepted)
-            fates = outcome.groupBy("_batch_id", "_fate").count().collect()
-            for r in fates:
-                setattr(ledger[r["_batch_id"]], f"rows_{r['_fate']}", r["count"])
-            merged = merge_by_key(
-                outcome.where("_last").drop(
-                    "_rank", "_record", "quarantine_rule", "quarantine_reason", "_fate", "_last"
-                ),
-                table_path(contract.layer, contract_name),
-                contract.primary_key,
-                partition_by=contract.partition_by,
-                compare=_compared(contract),
-            )
-            inserted = sum(r["count"] for r in fates if r["_fate"] == "inserted")
-            if merged.inserted != inserted:
-                log.warning(
-                    "%s: the MERGE inserted %d rows where the batch's files had %d new keys "
-                    "(a concurrent writer changed the table in between)",
-                    contract_name,
-                    merged.inserted,
-                    inserted,
-                )
+            _merge(ranked, contract, accepted, ledger)
     finally:
         ranked.unpersist()
     for batch_id, row in ledger.items():
@@ -119,6 +98,38 @@ def promote_batch(
         row.check()
         done.append(row)
     return done
+
+
+def _merge(ranked: DataFrame, contract, accepted: list[str], ledger: dict) -> None:
+    """Count each file's inserted, updated and unchanged rows, then MERGE the batch's last row of
+    each key; the frame of outcomes is kept for both, so silver is read once for the counts."""
+    outcome = _outcomes(ranked, contract, accepted).persist()
+    try:
+        fates = outcome.groupBy("_batch_id", "_fate", "_last").count().collect()
+        for r in fates:
+            row = ledger[r["_batch_id"]]
+            setattr(row, f"rows_{r['_fate']}", getattr(row, f"rows_{r['_fate']}") + r["count"])
+        merged = merge_by_key(
+            outcome.where("_last").drop(
+                "_rank", "_record", "quarantine_rule", "quarantine_reason", "_fate", "_last"
+            ),
+            table_path(contract.layer, contract.name),
+            contract.primary_key,
+            partition_by=contract.partition_by,
+            compare=_compared(contract),
+            source_rows=sum(r["count"] for r in fates if r["_last"]),
+        )
+    finally:
+        outcome.unpersist()
+    inserted = sum(r["count"] for r in fates if r["_fate"] == "inserted")
+    if merged.inserted != inserted:
+        log.warning(
+            "%s: the MERGE inserted %d rows where the batch's files had %d new keys "
+            "(a concurrent writer changed the table in between)",
+            contract.name,
+            merged.inserted,
+            inserted,
+        )
 
 
 def with_lineage(raw_table: pa.Table, ctx: BatchContext, ingested_at: datetime) -> pa.Table:

@@ -25,10 +25,18 @@ def _as_json(state) -> str:
 
 
 @app.command()
-def start(as_json: bool = typer.Option(False, "--json", help="print JSON instead of text")) -> None:
+def start(
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of text"),
+    foreground: bool = typer.Option(
+        False, "--foreground", help="run the server in this process until it is stopped (for a container)"
+    ),
+) -> None:
     """Start the engine unless it runs; return once it answers a query (exit 1 if it cannot start)."""
-    from itlake.lake.engine import EngineUnavailableError
+    from itlake.lake.engine import EngineUnavailableError, run_in_foreground
     from itlake.lake.engine import start as start_engine
+
+    if foreground:
+        run_in_foreground()
 
     started = time.monotonic()
     try:

@@ -232,14 +232,16 @@ def merge_by_key(
     *,
     partition_by: Sequence[str] | None = None,
     compare: Sequence[str] | None = None,
+    source_rows: int | None = None,
 ) -> MergeCounts:
     """Upsert rows by their key: a new key is inserted, a known key is replaced when one of the
     `compare` columns differs (default: every column but the keys) and left alone when none does.
+    `source_rows`, when the caller knows it, spares a count of `df`.
 
     Written as SQL `MERGE INTO delta.`path``, which runs the same on a local session and attached
     to the engine (Delta's Python DeltaTable API needs a server plugin over Spark Connect)."""
     spark = df.sparkSession
-    source_rows = df.count()
+    source_rows = df.count() if source_rows is None else source_rows
     compare = [c for c in (compare or df.columns) if c not in keys]
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
     changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in compare) or "false"

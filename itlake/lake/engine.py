@@ -111,15 +111,17 @@ def server_command(port: int) -> list[str]:
     """spark-submit of the Connect server with every setting of the session factory."""
     from itlake.lake.session import spark_submit_base
 
+    bind = get_settings().engine_bind
     return [
         *spark_submit_base("itlake-engine"),
         "--class",
         SERVER_CLASS,
         "--conf",
         f"spark.connect.grpc.binding.port={port}",
-        # Loopback only: the engine runs every job it is sent, so it is not for the network.
+        # Loopback by default: the engine runs every job it is sent, so it is not for an open
+        # network (compose binds it inside the stack's own network, with no port published).
         "--conf",
-        "spark.connect.grpc.binding.address=127.0.0.1",
+        f"spark.connect.grpc.binding.address={bind}",
         "spark-internal",
     ]
 
@@ -197,6 +199,17 @@ def _wait_until_answering(timeout_s: float) -> EngineState:
                 f"the engine did not answer within {timeout_s:.0f} s; see {state.log}:\n{_tail(state.log)}"
             )
         time.sleep(1.0)
+
+
+def run_in_foreground() -> None:
+    """Become the engine's server (for a container's main process): the pid file names this
+    process, which `exec` hands to the server, so `status` and `stop` work as for `start`."""
+    from itlake.lake.session import submit_env
+
+    pid_file, _, _ = _files()
+    pid_file.write_text(str(os.getpid()))
+    command = server_command(get_settings().engine_port)
+    os.execvpe(command[0], command, submit_env())
 
 
 def stop(timeout_s: float = STOP_TIMEOUT_S) -> bool:
