@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -184,9 +186,10 @@ def test_schedules_follow_the_update_cycle(dagbag):
     assert "*/5 * * * *" in summaries["itlake_ingest_mobility"]
     freight = summaries["itlake_ingest_freight"]
     assert "@hourly" in freight or "0 * * * *" in freight
-    assert "@monthly" in summaries["itlake_ingest_infrastructure"] or "0 0 1 * *" in summaries[
-        "itlake_ingest_infrastructure"
-    ]
+    assert (
+        "@monthly" in summaries["itlake_ingest_infrastructure"]
+        or "0 0 1 * *" in summaries["itlake_ingest_infrastructure"]
+    )
 
 
 def test_derived_dags_are_scheduled_on_the_assets_they_read(dagbag):
@@ -271,3 +274,46 @@ def test_lineage_names_inputs_and_outputs_by_catalogue_code(dagbag):
             "trip",
         )
     ]
+
+
+def test_an_ingest_run_with_nothing_new_is_skipped_before_any_engine(
+    dagbag, spark, lake, tmp_path, monkeypatch
+):
+    """The file in the inbox is in the ledger already: the task decides that from the ledger in its
+    own process, starts no Spark session and no job, and is skipped, so it emits no asset event."""
+    import pendulum
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from itlake import orchestration
+    from itlake.config import get_settings
+    from itlake.ingest import plan
+    from itlake.lake import session
+    from itlake.lake.system import record_ledger
+
+    folder = tmp_path / "inbox" / "taxi_gps" / "2026-11-27"
+    folder.mkdir(parents=True)
+    (folder / "taxi_gps_1.csv").write_text(
+        "VehicleNum,time,lon,lat,OpenStatus,Speed\n粤B60001,2026-11-27 08:00:00,114.05,22.54,0,30\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("ITLAKE_INBOX", str(tmp_path / "inbox"))
+    get_settings.cache_clear()
+    from itlake.catalog import load_catalog
+
+    entry = load_catalog().get("taxi_gps")
+    [arrival] = plan(entry, [folder / "taxi_gps_1.csv"], date(2026, 11, 27)).arrivals
+    # The ledger row an earlier run wrote for this file (a local ledger is appended by deltalake).
+    record_ledger(
+        None, [replace(arrival.ledger, status="promoted", rows_read=1, rows_promoted=1, rows_inserted=1)]
+    )
+
+    def no_engine(*args, **kwargs):
+        raise AssertionError("a run with nothing new must not touch Spark")
+
+    monkeypatch.setattr(session, "get_spark", no_engine)
+    monkeypatch.setattr(orchestration, "submit", no_engine)
+    task = dagbag.dags["itlake_ingest_mobility"].get_task("ingest_taxi_gps")
+    context = {"logical_date": pendulum.datetime(2026, 11, 26, 16, 0, tz="UTC"), "outlet_events": _Events()}
+    with pytest.raises(AirflowSkipException, match="nothing new for taxi_gps on 2026-11-27: 1 file"):
+        task.python_callable(**context)
+    assert dict(context["outlet_events"]) == {}

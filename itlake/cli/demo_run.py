@@ -135,6 +135,12 @@ def run(
         json.dumps({"type": "file", "log_file_path": str(airflow_home / "openlineage.json"), "append": True}),
     )
     os.environ.setdefault("AIRFLOW__OPENLINEAGE__EXTRACTORS", "itlake.lineage.ItlakeTaskExtractor")
+    # What `make demo` exports, for a run started as `itlake demo run`: the DAGs of this checkout,
+    # without Airflow's examples.
+    from itlake.config import get_settings
+
+    os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(get_settings().jobs_dir.parent / "dags"))
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     logs.mkdir(parents=True, exist_ok=True)
 
     if only in (None, Part.ingest):
