@@ -2,7 +2,7 @@
 
 itlake catalog list | show CODE | validate | export --format dcat
 itlake demo generate --out DIR | itlake demo run
-itlake ingest CODE_OR_NAME FILE... [--logical-date YYYY-MM-DD]
+itlake ingest CODE_OR_NAME FILE... [--logical-date YYYY-MM-DD] [--json]
 itlake tables | itlake status
 itlake quality report [DATASET] | itlake quality docs
 itlake maas report [--date YYYY-MM-DD] [--top N] [--level district|h3_r8]
@@ -14,8 +14,6 @@ itlake sql "SELECT ..." [--engine spark|fast] [--version N | --as-of TIME] [--fo
 from __future__ import annotations
 
 import json
-from datetime import date
-from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -24,6 +22,7 @@ from rich.table import Table
 from itlake.cli.catalog import app as catalog_app
 from itlake.cli.demo import app as demo_app
 from itlake.cli.demo_run import run as demo_run
+from itlake.cli.ingest import ingest as ingest_command
 from itlake.cli.maas import app as maas_app
 from itlake.cli.portal import app as portal_app
 from itlake.cli.quality import app as quality_app
@@ -47,35 +46,8 @@ app.add_typer(sharing_app, name="sharing", help="Delta Sharing tables and recipi
 app.add_typer(security_app, name="security", help="Scan what leaves the lake for personal identifiers.")
 app.command(help="Serve the portal, the releases and the Delta Sharing endpoint on localhost.")(serve)
 app.command("sql")(sql_command)
+app.command("ingest")(ingest_command)
 console = Console()
-
-
-@app.command()
-def ingest(
-    resource: str = typer.Argument(..., help="catalogue code or name, e.g. 03.02.001 or taxi_gps"),
-    paths: list[Path] = typer.Argument(..., help="files to ingest"),
-    logical_date: str = typer.Option(date.today().isoformat(), help="the date the files belong to"),
-) -> None:
-    """Ingest files through landing -> bronze -> silver and print the ledger rows."""
-    from itlake.cli.startup import require_secrets
-    from itlake.lake.session import get_spark
-
-    require_secrets(console)
-    from itlake.pipeline import ingest_resource
-
-    spark = get_spark("itlake-cli-ingest")
-    result = ingest_resource(spark, resource, date.fromisoformat(logical_date), [str(p) for p in paths])
-    table = Table(
-        "table", "status", "read", "promoted", "duplicate", "quarantined", "message", title="ingest ledger"
-    )
-    for row in result["ledger"]:
-        table.add_row(
-            row["table"],
-            row["status"],
-            *(str(row[k]) for k in ("rows_read", "rows_promoted", "rows_duplicate", "rows_quarantined")),
-            row["message"][:80],
-        )
-    console.print(table)
 
 
 @app.command()
