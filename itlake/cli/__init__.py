@@ -3,6 +3,7 @@
 itlake catalog list | show CODE | validate | export --format dcat
 itlake demo generate --out DIR | itlake demo run
 itlake ingest CODE_OR_NAME FILE... [--logical-date YYYY-MM-DD] [--json]
+itlake collect [--feed NAME]... [--max-polls N]
 itlake tables | itlake status
 itlake quality report [DATASET] | itlake quality docs
 itlake maas report [--date YYYY-MM-DD] [--top N] [--level district|h3_r8]
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from itlake.cli.catalog import app as catalog_app
+from itlake.cli.collect import collect as collect_command
 from itlake.cli.demo import app as demo_app
 from itlake.cli.demo_run import run as demo_run
 from itlake.cli.ingest import ingest as ingest_command
@@ -47,6 +49,7 @@ app.add_typer(security_app, name="security", help="Scan what leaves the lake for
 app.command(help="Serve the portal, the releases and the Delta Sharing endpoint on localhost.")(serve)
 app.command("sql")(sql_command)
 app.command("ingest")(ingest_command)
+app.command("collect")(collect_command)
 console = Console()
 
 

@@ -63,6 +63,12 @@ GBFS_FILES = (
     "vehicle_types",
     "gbfs",
 )
+# The GBFS files each parser reads, newest name first; the collector imports this without Spark.
+GBFS_FILES_BY_FEED = {
+    "gbfs_station_information": ("station_information",),
+    "gbfs_station_status": ("station_status",),
+    "gbfs_vehicle_status": ("vehicle_status", "free_bike_status"),
+}
 # Raw tables carry their documents' schema notices in their metadata, for `validate`.
 META_NOTICES = b"gbfs.notices"
 # Beyond this many schema notices per file one summary notice stands for the rest.

@@ -8,7 +8,7 @@ file, the first poll's row is kept and later polls of the same station count as 
 
 from __future__ import annotations
 
-from itlake.feeds._gbfs import GbfsFeed, localized_text, typed_records
+from itlake.feeds._gbfs import GBFS_FILES_BY_FEED, GbfsFeed, localized_text, typed_records
 from itlake.feeds.base import BatchContext
 from itlake.feeds.cast import select_contract
 
@@ -18,7 +18,7 @@ FIELDS = ["station_id", "name", "lat", "lon", "capacity", "region_id", "is_virtu
 class GbfsStationInformationFeed(GbfsFeed):
     name = "gbfs_station_information"
     contracts = ("gbfs_station_information",)
-    gbfs_files = ("station_information",)
+    gbfs_files = GBFS_FILES_BY_FEED["gbfs_station_information"]
     list_keys = ("stations",)
     fields = FIELDS
 

@@ -8,7 +8,7 @@ columns. See `itlake.feeds._gbfs` for the documents and archives it reads.
 
 from __future__ import annotations
 
-from itlake.feeds._gbfs import GbfsFeed, typed_records
+from itlake.feeds._gbfs import GBFS_FILES_BY_FEED, GbfsFeed, typed_records
 from itlake.feeds.base import BatchContext
 from itlake.feeds.cast import select_contract
 
@@ -36,7 +36,7 @@ RENAMED = {
 class GbfsStationStatusFeed(GbfsFeed):
     name = "gbfs_station_status"
     contracts = ("gbfs_station_status",)
-    gbfs_files = ("station_status",)
+    gbfs_files = GBFS_FILES_BY_FEED["gbfs_station_status"]
     list_keys = ("stations",)
     fields = FIELDS
 

@@ -9,7 +9,7 @@ that returned an unchanged document repeats its keys and counts as duplicates. S
 
 from __future__ import annotations
 
-from itlake.feeds._gbfs import GbfsFeed, typed_records
+from itlake.feeds._gbfs import GBFS_FILES_BY_FEED, GbfsFeed, typed_records
 from itlake.feeds.base import BatchContext
 from itlake.feeds.cast import select_contract
 
@@ -30,7 +30,7 @@ FIELDS = [
 class GbfsVehicleStatusFeed(GbfsFeed):
     name = "gbfs_vehicle_status"
     contracts = ("gbfs_vehicle_status",)
-    gbfs_files = ("vehicle_status", "free_bike_status")
+    gbfs_files = GBFS_FILES_BY_FEED["gbfs_vehicle_status"]
     list_keys = ("vehicles", "bikes")
     fields = FIELDS
 
