@@ -114,7 +114,8 @@ def _fetch_log(path: Path) -> list[dict]:
 
 
 def _files(inbox: Path) -> list[Path]:
-    return sorted(p for p in inbox.rglob("*") if p.is_file())
+    """The files written into the inbox (not the hidden part files of downloads in progress)."""
+    return sorted(p for p in inbox.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
 def test_n_polls_give_n_files_less_the_unchanged_and_every_failure_is_logged(tmp_path):
@@ -153,6 +154,8 @@ def test_n_polls_give_n_files_less_the_unchanged_and_every_failure_is_logged(tmp
     assert (requests[1]["if-none-match"], requests[1]["if-modified-since"]) == ('"a"', modified)
 
     log = _fetch_log(log_path)
+    # The document says ttl 10: the next poll waits that long, not the 0.05 s interval.
+    assert (log[1]["fetched_at"] - log[0]["fetched_at"]).total_seconds() >= 10
     assert [(r["outcome"], r["status"]) for r in log] == [
         ("written", 200),
         ("unchanged", 200),
@@ -272,7 +275,8 @@ def test_sigterm_mid_download_leaves_no_partial_file(tmp_path, catalog_with_poll
         )
         try:
             deadline = time.monotonic() + 60
-            while not list(inbox.rglob(".*.part")):
+            # The first document written, and the second one's part file there: mid-download.
+            while not (_files(inbox) and list(inbox.rglob(".*.part"))):
                 assert process.poll() is None, process.stdout.read().decode()
                 assert time.monotonic() < deadline, "the second download never started"
                 time.sleep(0.05)
@@ -287,3 +291,23 @@ def test_sigterm_mid_download_leaves_no_partial_file(tmp_path, catalog_with_poll
     log = _fetch_log(lake / "_system" / "fetch_log")
     assert [(r["outcome"], r["status"]) for r in log] == [("written", 200), ("failed", None)]
     assert log[1]["error"].startswith("stopped (SIGTERM or SIGINT) before the answer was whole")
+
+
+def test_the_catalogue_poll_block_is_checked_and_names_the_file(tmp_path, catalog_with_poll):
+    from itlake.catalog import CatalogError, load_catalog
+    from itlake.collect import targets_from_catalog
+
+    folder = catalog_with_poll("http://127.0.0.1:9")
+    [target] = targets_from_catalog(load_catalog(folder))
+    assert (target.name, target.feed, target.gbfs_files) == (
+        "gbfs_station_status",
+        "gbfs_station_status",
+        ("station_status",),
+    )
+    assert (target.poll.system_id, target.poll.interval_s, target.poll.ttl_s) == ("oslobysykkel", 0.2, 0)
+    entry = folder / "03.04.002_gbfs_station_status.yaml"
+    entry.write_text(entry.read_text(encoding="utf-8") + "  ttl_s: 60\n", encoding="utf-8")
+    with pytest.raises(
+        CatalogError, match=r"03.04.002_gbfs_station_status.yaml.*poll.*0.2 s is shorter than"
+    ):
+        load_catalog(folder)

@@ -30,8 +30,9 @@ def collect(
         console.print(f"[red]✗ {err.args[0] if err.args else err}[/]")
         raise typer.Exit(2) from None
     if not targets:
-        console.print("[red]✗ no catalogue entry has a `poll` block: nothing to collect[/]")
-        raise typer.Exit(2)
+        # Not an error: a deployment without real-time feeds runs the service and it ends here.
+        console.print("no catalogue entry has a `poll` block: nothing to collect")
+        return
     try:
         run_collector(targets, max_polls=max_polls or None)
     except MissingSecretError as err:

@@ -34,6 +34,7 @@ import logging
 import os
 import random
 import signal
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -125,6 +126,10 @@ class Collector:
         self.flush_s = flush_s
         self.backoff_cap_s = backoff_cap_s
         self._pending: list[Fetch] = []
+        # The periodic commit runs in a thread; the last one, at stop, waits for it to finish.
+        # Rows are handed over under a second, short lock, so logging never waits for a commit.
+        self._flush_lock = threading.Lock()
+        self._pending_lock = threading.Lock()
 
     async def run(self, stop: asyncio.Event) -> None:
         self.remove_part_files()
@@ -141,12 +146,15 @@ class Collector:
 
     def flush(self) -> None:
         """Commit the fetches logged since the last commit."""
-        pending, self._pending = self._pending, []
-        try:
-            append_fetches(self.fetch_log, pending)
-        except Exception:
-            self._pending = pending + self._pending  # kept for the next commit
-            raise
+        with self._flush_lock:
+            with self._pending_lock:
+                pending, self._pending = self._pending, []
+            try:
+                append_fetches(self.fetch_log, pending)
+            except Exception:
+                with self._pending_lock:
+                    self._pending = pending + self._pending  # kept for the next commit
+                raise
 
     async def _flush_every(self) -> None:
         while True:
@@ -356,7 +364,8 @@ class Collector:
     def _log(self, target, url, fetched_at, status, size, started, outcome, **extra) -> None:
         latency_ms = (time.perf_counter() - started) * 1000
         fetch = Fetch(target.name, target.poll.system_id, url, fetched_at, status, size, latency_ms, outcome)
-        self._pending.append(replace(fetch, **extra))
+        with self._pending_lock:
+            self._pending.append(replace(fetch, **extra))
 
 
 def auth_headers(targets: list[Target], settings) -> dict[str, dict[str, str]]:
