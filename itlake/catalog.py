@@ -156,6 +156,39 @@ class Contact(_Strict):
     email: str = Field(pattern=EMAIL_PATTERN)
 
 
+class Poll(_Strict):
+    """How `itlake collect` polls a real-time feed (GTFS-Realtime, GBFS): either `url`, the file
+    itself, or `discovery`, a GBFS `gbfs.json` whose listed file for this feed is fetched (and
+    followed when the publisher moves it, e.g. to a new GBFS version). `interval_s` is the time
+    between polls; it may not be shorter than the publisher's `ttl_s`. An auth header, when the
+    publisher needs one, is named here and its value read from the environment variable
+    `auth_env` at run time, so no secret is written in the catalogue."""
+
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    discovery: str | None = Field(default=None, pattern=r"^https?://")
+    system_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    interval_s: float = Field(gt=0)
+    ttl_s: float = Field(default=0, ge=0)
+    timeout_s: float = Field(default=10, gt=0)
+    auth_header: str | None = None
+    auth_env: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Poll:
+        problems: list[tuple[str, str]] = []
+        if (self.url is None) == (self.discovery is None):
+            problems.append(("url", "give exactly one of url (the file) and discovery (a gbfs.json)"))
+        if self.interval_s < self.ttl_s:
+            problems.append(
+                ("interval_s", f"{self.interval_s} s is shorter than the feed's ttl_s {self.ttl_s} s")
+            )
+        if (self.auth_header is None) != (self.auth_env is None):
+            problems.append(("auth_env", "auth_header and auth_env go together"))
+        if problems:
+            raise Problems(problems)
+        return self
+
+
 # `schema` is the catalogue's own word for the information items; it shadows a deprecated
 # BaseModel classmethod, which pydantic warns about once at class creation.
 with warnings.catch_warnings():
@@ -190,6 +223,7 @@ with warnings.catch_warnings():
         retention: str
         layer: Literal["silver", "gold", "open"]
         table: str
+        poll: Poll | None = None
 
         @field_validator("timezone")
         @classmethod
@@ -227,6 +261,8 @@ with warnings.catch_warnings():
                 problems.append(
                     ("feed", f"a derived table (feed null) is delta or parquet, not {self.format}")
                 )
+            if self.poll is not None and self.feed is None:
+                problems.append(("poll", "a derived table (feed null) is not polled"))
             if self.code in self.related:
                 problems.append(("related", "an entry is not related to itself"))
             if len(set(self.related)) != len(self.related):

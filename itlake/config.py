@@ -72,6 +72,15 @@ class Settings:
         )
         return DEMO_PSEUDONYM_KEY.encode("utf-8")
 
+
+    def feed_secret(self, env_name: str) -> str:
+        """The value of a publisher's auth header, from the environment variable the catalogue names
+        (`poll.auth_env`); a missing one stops the collector rather than polling without it."""
+        value = os.environ.get(env_name, "")
+        if not value:
+            raise MissingSecretError(f"{env_name} is not set: a catalogue poll names it for an auth header.")
+        return value
+
     def check_secrets(self) -> None:
         """Stop a run at its start, before any work, when production mode lacks a secret it needs."""
         if self.is_production:

@@ -120,6 +120,7 @@ def test_get_by_code_name_or_table(catalog):
         "gtfs_feed_info",
         "gtfs_fare_attribute",
         "gtfs_fare_rule",
+        "gtfs_unsupported_file",
     ]
     with pytest.raises(KeyError, match="no catalogue entry 'taxi_gsp'; did you mean taxi_gps"):
         catalog.get("taxi_gsp")

@@ -45,7 +45,7 @@ REPORTING = {
     "security scan",
     "sql",
 }
-NOT_REPORTING = {"serve", "demo run", "catalog export", "engine stop"}
+NOT_REPORTING = {"serve", "demo run", "catalog export", "engine stop", "collect"}
 
 
 def commands() -> dict[str, object]:

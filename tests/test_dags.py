@@ -90,6 +90,7 @@ def test_ingest_tasks_come_from_the_catalogue(dagbag):
             "feed_info",
             "fare_attribute",
             "fare_rule",
+            "unsupported_file",
         )
     }
 
@@ -272,6 +273,7 @@ def test_lineage_names_inputs_and_outputs_by_catalogue_code(dagbag):
             "stop_time",
             "transfer",
             "trip",
+            "unsupported_file",
         )
     ]
 

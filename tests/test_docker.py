@@ -31,11 +31,12 @@ EXPECTED_SERVICES = {
     "airflow-triggerer",
     "spark-master",
     "spark-worker",
+    "collector",
     "minio",
     "minio-init",
 }
 AIRFLOW_SERVICES = {name for name in EXPECTED_SERVICES if name.startswith("airflow-")}
-ITLAKE_IMAGE_SERVICES = AIRFLOW_SERVICES | {"spark-master", "spark-worker"}
+ITLAKE_IMAGE_SERVICES = AIRFLOW_SERVICES | {"spark-master", "spark-worker", "collector"}
 
 SECRET_KEY = re.compile(r"PASSWORD|SECRET|KEY|TOKEN")
 # A whole value that is one `${NAME}` reference, optionally `${NAME:?message}`; a default

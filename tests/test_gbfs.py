@@ -223,3 +223,119 @@ def test_availability_per_15_minutes_carries_the_state_over(spark):
         ("s2", 15): (7.0, 7, 7, 3.0, 3, 1, None, day),
         ("s2", 30): (7.0, 7, 7, 3.0, 3, 0, None, day),
     }
+
+
+# Real published documents (tests/fixtures/README.md): Oslo Bysykkel's GBFS 2.2, five stations kept,
+# and the GBFS 3.0 test documents of MobilityData's schema repository, found through their gbfs.json.
+OSLO = GBFS / "oslo"
+V3 = GBFS / "v3.0"
+
+
+def test_oslo_2_2_documents_as_served_ingest_exactly(spark, lake):
+    catalog = load_catalog()
+    [info] = ingest_file(
+        spark, catalog.get("gbfs_station_information"), OSLO / "oslobysykkel_station_information.json", DAY
+    )
+    assert (info.rows_read, info.rows_promoted, info.rows_quarantined, info.status) == (5, 5, 0, "promoted")
+    stations = {
+        r.station_id: r for r in read_table(spark, table_path("silver", "gbfs_station_information")).collect()
+    }
+    assert sorted(stations) == ["2340", "2347", "2349", "2350", "2351"]
+    huk = stations["2347"]
+    assert (huk.system_id, huk.station_name, huk.capacity) == ("oslobysykkel", "Huk 2", 30)
+    assert huk.gbfs_version == "2.2"
+    assert (huk.lat, huk.lon) == (59.89843428245928, 10.674398461025874)
+    # 1666548064 = 2022-10-23 18:01:04 UTC
+    assert huk.last_updated == datetime(2022, 10, 23, 18, 1, 4)
+    assert stations["2349"].station_name == "Maritimt Museum"
+
+    [status] = ingest_file(
+        spark, catalog.get("gbfs_station_status"), OSLO / "oslobysykkel_station_status.json", DAY
+    )
+    assert (status.rows_read, status.rows_promoted, status.rows_quarantined) == (5, 5, 0)
+    reports = {
+        r.station_id: r for r in read_table(spark, table_path("silver", "gbfs_station_status")).collect()
+    }
+    got = {k: (r.bikes_available, r.docks_available) for k, r in reports.items()}
+    assert got == {"2351": (1, 17), "2350": (4, 20), "2349": (5, 16), "2347": (19, 9), "2340": (4, 21)}
+    # 1688733103 = 2023-07-07 12:31:43 UTC
+    assert reports["2347"].last_reported == datetime(2023, 7, 7, 12, 31, 43)
+    # Both documents follow the 2.2 schema: no notice.
+    assert read_system(spark, "feed_notices") is None
+
+
+def test_3_0_documents_through_their_gbfs_json(spark, lake, tmp_path):
+    from itlake.feeds._gbfs import named_documents
+
+    catalog = load_catalog()
+    counts = {}
+    for name in ("gbfs_station_information", "gbfs_station_status", "gbfs_vehicle_status"):
+        feed = get_feed(name)
+        [path] = named_documents([V3 / "gbfs.json"], feed.gbfs_files, tmp_path / "staged")
+        # The system id comes from system_information.json beside gbfs.json.
+        assert path.name == f"example_london_{feed.gbfs_files[0]}.json"
+        assert path.read_bytes() == (V3 / f"{feed.gbfs_files[0]}.json").read_bytes()
+        [row] = ingest_file(spark, catalog.get(name), path, DAY)
+        counts[name] = (row.rows_read, row.rows_promoted, row.rows_quarantined)
+    assert counts == {
+        "gbfs_station_information": (23, 23, 0),
+        "gbfs_station_status": (1, 1, 0),
+        "gbfs_vehicle_status": (7, 7, 0),
+    }
+    stations = {
+        r.station_id: r for r in read_table(spark, table_path("silver", "gbfs_station_information")).collect()
+    }
+    first = stations["6efbec5a-6b8c-455b-bed2-8d66be6d6a4b"]
+    assert (first.system_id, first.station_name, first.lat, first.gbfs_version) == (
+        "example_london",
+        "2 ROUES",
+        48.8456017931977,
+        "3.0",
+    )
+    [status] = read_table(spark, table_path("silver", "gbfs_station_status")).collect()
+    assert (status.bikes_available, status.is_renting) == (0, True)
+    assert status.last_reported == datetime(2019, 7, 4, 13, 33, 3, 969000)
+    vehicles = {
+        r.vehicle_id[:8]: r for r in read_table(spark, table_path("silver", "gbfs_vehicle_status")).collect()
+    }
+    assert len(vehicles) == 7
+    bike = vehicles["2b648875"]
+    assert (bike.lat, bike.lon, bike.current_range_m, bike.vehicle_type_id) == (
+        48.84627,
+        2.332335,
+        16000.0,
+        "ebicycle_paris",
+    )
+    assert bike.snapshot_time == datetime(2019, 7, 4, 13, 33, 3, 969000)
+
+
+def test_schema_violations_are_notices_at_their_record(spark, lake):
+    [row] = ingest_file(
+        spark, load_catalog().get("gbfs_station_information"), GBFS / "station_information.jsonl", DAY
+    )
+    assert row.status == "promoted"
+    notices = [
+        (n.code, n.severity, n.file, n.row_number, n.field, n.value)
+        for n in read_system(spark, "feed_notices").collect()
+    ]
+    # The third record (the 3.0 document's first station) names its Chinese text 'zh-Hans', which
+    # the 3.0 schema's language pattern (two or three letters, an optional region) does not allow.
+    assert notices == [
+        ("invalid_format", "WARNING", "station_information.jsonl", 3, "name.1.language", "zh-Hans")
+    ]
+
+
+def test_documents_that_cannot_be_read_are_refused_with_the_reason(tmp_path):
+    feed = get_feed("gbfs_station_status")
+    plain = V3 / "station_status.json"
+    with pytest.raises(FeedError, match=r"station_status.json: a GBFS document does not say which system"):
+        feed.read(plain, _ctx(plain.name))
+    with pytest.raises(FeedError, match=r"gbfs.json: a gbfs.json discovery document lists files"):
+        feed.read(V3 / "gbfs.json", _ctx("gbfs.json"))
+    cut = tmp_path / "sz_station_status.json"
+    cut.write_text(plain.read_text(encoding="utf-8")[:200], encoding="utf-8")
+    with pytest.raises(FeedError, match=r"sz_station_status.json: not a valid JSON document \(.* line \d+"):
+        feed.read(cut, _ctx(cut.name))
+    info = OSLO / "oslobysykkel_station_information.json"
+    with pytest.raises(FeedError, match=r"the name says a GBFS 'station_information' document"):
+        feed.read(info, _ctx(info.name))

@@ -17,6 +17,8 @@ from itlake.catalog import load_catalog
 from itlake.feeds import BatchContext, FeedError
 from itlake.feeds.gtfs import FEED
 from itlake.ingest import ingest_file
+from itlake.lake.delta import read_table
+from itlake.lake.paths import table_path
 from itlake.lake.system import read_system
 from itlake.lake.tables import read_lake_table
 
@@ -56,15 +58,20 @@ def copy_of_sample(tmp_path: Path, name: str, *, drop=(), replace=None, append=N
     return target
 
 
+ATTRIBUTIONS = ("unsupported_file", "WARNING", "attributions.txt", None, None, None)
+
+
 def test_the_real_feeds_have_no_error_only_expired_calendars():
     # Cairns ran in 2014 and the sample until 2010: each calendar row ended before the batch's day.
     assert notices_of(CAIRNS) == [
         ("expired_calendar", "WARNING", "calendar.txt", row, "end_date", end)
         for row, end in [(1, "20141226"), (2, "20141226"), (3, "20141227"), (4, "20141228")]
     ]
+    # The sample also holds attributions.txt, which the lake keeps as text without typing it.
     assert notices_of(SAMPLE) == [
         ("expired_calendar", "WARNING", "calendar.txt", 1, "end_date", "20101231"),
         ("expired_calendar", "WARNING", "calendar.txt", 2, "end_date", "20101231"),
+        ATTRIBUTIONS,
     ]
 
 
@@ -138,7 +145,7 @@ WARNINGS = [
 )
 def test_a_corrupted_copy_gives_exactly_the_expected_notices(tmp_path, change, expected):
     broken = copy_of_sample(tmp_path, "broken.zip", **change)
-    assert notices_of(broken) == sorted(expected + WARNINGS)
+    assert notices_of(broken) == sorted([*expected, *WARNINGS, ATTRIBUTIONS])
 
 
 def test_an_error_refuses_the_version_and_the_notices_say_where(spark, lake, tmp_path):
@@ -153,6 +160,7 @@ def test_an_error_refuses_the_version_and_the_notices_say_where(spark, lake, tmp
     notices = read_system(spark, "feed_notices").orderBy("severity", "row_number").collect()
     assert [(n.code, n.severity, n.file, n.row_number, n.field, n.value) for n in notices] == [
         ("duplicate_key", "ERROR", "stops.txt", 10, "stop_id", "NADAV"),
+        ATTRIBUTIONS,  # no row number: first among the warnings
         *WARNINGS,
     ]
     assert {(n.feed, n.batch_id[:5], n.source_file, len(n.feed_version)) for n in notices} == {
@@ -179,6 +187,7 @@ def test_sample_feed_lands_every_file_and_versions_stay_readable(spark, lake, tm
         "gtfs_feed_info": 0,
         "gtfs_fare_attribute": 2,
         "gtfs_fare_rule": 4,
+        "gtfs_unsupported_file": 1,  # attributions.txt, kept as text
     }
     assert {t: (r.status, r.rows_read, r.rows_promoted) for t, r in first.items()} == {
         t: ("promoted", n, n) for t, n in expected.items()
@@ -229,7 +238,12 @@ def test_sample_feed_lands_every_file_and_versions_stay_readable(spark, lake, tm
     assert {
         (r.feed_version, r.code): r["count"]
         for r in notices.groupBy("feed_version", "code").count().collect()
-    } == {(version_1, "expired_calendar"): 2, (version_2, "expired_calendar"): 2}
+    } == {
+        (version_1, "expired_calendar"): 2,
+        (version_2, "expired_calendar"): 2,
+        (version_1, "unsupported_file"): 1,
+        (version_2, "unsupported_file"): 1,
+    }
 
 
 def test_the_real_cairns_feed_lands_completely(spark, lake):
@@ -256,3 +270,64 @@ def test_the_real_cairns_feed_lands_completely(spark, lake):
         (F.col("trip_id") == "CNS2014-CNS_MUL-Weekday-00-4165878") & (F.col("stop_sequence") == 1)
     )
     assert [(r.stop_id, r.arrival_time_s) for r in first.collect()] == [("750337", 5 * 3600 + 50 * 60)]
+
+
+def test_files_the_lake_does_not_type_are_kept_as_text(spark, lake, tmp_path):
+    levels = "level_id,level_index,level_name\nL0,0,Ground\nL1,-1,Concourse\n"
+    pathways = (
+        "pathway_id,from_stop_id,to_stop_id,pathway_mode,is_bidirectional\nP1,BEATTY_AIRPORT,STAGECOACH,1,1\n"
+    )
+    translations = (
+        "table_name,field_name,language,translation,field_value\n"
+        "stops,stop_name,zh,机场,Nye County Airport (Demo)\n"
+    )
+    fare_products = "fare_product_id,fare_product_name,amount,currency\nsingle,Single ride,2.00,USD\n"
+    locations = '{"type":"FeatureCollection","features":[]}'
+    readme = "Exported by the scheduling system.\n"
+    zipped = copy_of_sample(
+        tmp_path,
+        "with_extras.zip",
+        append={
+            "levels.txt": levels,
+            "pathways.txt": pathways,
+            "translations.txt": translations,
+            "fare_products.txt": fare_products,
+            "locations.geojson": locations,
+            "readme.txt": readme,
+        },
+    )
+    rows = {r.table: r for r in ingest_file(spark, load_catalog().get("gtfs"), zipped, DAY)}
+    kept = rows["gtfs_unsupported_file"]
+    assert (kept.status, kept.rows_read, kept.rows_promoted) == ("promoted", 7, 7)
+    assert rows["gtfs_stop"].rows_promoted == 9  # the typed files land as before
+    silver = {r.file_name: r for r in read_lake_table(spark, "gtfs_unsupported_file").collect()}
+    assert sorted(silver) == [
+        "attributions.txt",
+        "fare_products.txt",
+        "levels.txt",
+        "locations.geojson",
+        "pathways.txt",
+        "readme.txt",
+        "translations.txt",
+    ]
+    assert silver["levels.txt"].content == levels
+    assert silver["translations.txt"].content == translations
+    assert silver["locations.geojson"].content == locations
+    assert (silver["levels.txt"].size_bytes, silver["levels.txt"].gtfs_reference_file) == (60, True)
+    assert silver["readme.txt"].gtfs_reference_file is False
+    assert {r.feed_version for r in silver.values()} == {kept.sha256}
+    bronze = read_table(spark, table_path("bronze", "gtfs_unsupported_file")).collect()
+    assert {r.file_name: r.content for r in bronze}["pathways.txt"] == pathways
+    notices = {
+        n.file: (n.code, n.severity)
+        for n in read_system(spark, "feed_notices").where(F.col("code").endswith("_file")).collect()
+    }
+    assert notices == {
+        "attributions.txt": ("unsupported_file", "WARNING"),
+        "fare_products.txt": ("unsupported_file", "WARNING"),
+        "levels.txt": ("unsupported_file", "WARNING"),
+        "locations.geojson": ("unsupported_file", "WARNING"),
+        "pathways.txt": ("unsupported_file", "WARNING"),
+        "translations.txt": ("unsupported_file", "WARNING"),
+        "readme.txt": ("unknown_file", "INFO"),
+    }

@@ -14,7 +14,9 @@ invalid_float, invalid_date, invalid_time, number_out_of_range, unexpected_enum_
 MobilityData; an ERROR here because the contract refuses the value in silver), duplicate_key,
 foreign_key_violation, stop_time_with_departure_before_arrival_time,
 stop_time_with_arrival_before_previous_departure_time, decreasing_or_equal_shape_distance.
-WARNING (recorded, the version promotes): equal_shape_distance_same_coordinates, expired_calendar.
+WARNING (recorded, the version promotes): equal_shape_distance_same_coordinates, expired_calendar,
+unsupported_file (a GTFS file the lake keeps as text in gtfs_unsupported_file without checking it).
+INFO: unknown_file (a file the GTFS reference does not name, kept as text too).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from itlake.feeds.gtfs import (
     FILES,
     META_ABSENT,
     REQUIRED_FILES,
+    UNSUPPORTED_CONTRACT,
     required_fields,
     time_columns,
 )
@@ -44,6 +47,8 @@ ALSO_REFERENCED = {("gtfs_calendar", "service_id"): ("gtfs_calendar_date", "serv
 
 
 def validate_feed(tables: dict, ctx: BatchContext) -> list[Notice]:
+    kept = tables.get(UNSUPPORTED_CONTRACT)
+    tables = {name: table for name, table in tables.items() if name != UNSUPPORTED_CONTRACT}
     frames = {name: _frame(table) for name, table in tables.items()}
     absent = {name: _absent(table) for name, table in tables.items()}
     notices = _missing_files(frames)
@@ -61,6 +66,22 @@ def validate_feed(tables: dict, ctx: BatchContext) -> list[Notice]:
         notices += _shape_distance(frames["gtfs_shape"])
     if "gtfs_calendar" in frames:
         notices += _expired_calendar(frames["gtfs_calendar"], ctx)
+    if kept is not None:
+        notices += _kept_files(kept)
+    return notices
+
+
+def _kept_files(table) -> list[Notice]:
+    """A notice per file kept as text: the lake stores it but checks nothing in it."""
+    notices = []
+    for row in table.select(["file_name", "gtfs_reference_file"]).to_pylist():
+        name = row["file_name"]
+        if row["gtfs_reference_file"] == "true":
+            code, severity, what = "unsupported_file", "WARNING", "a GTFS file the lake does not type"
+        else:
+            code, severity, what = "unknown_file", "INFO", "not a file of the GTFS reference"
+        message = f"{name} is {what}; kept as text in gtfs_unsupported_file, unchecked"
+        notices.append(Notice(code, severity, name, None, None, None, message))
     return notices
 
 

@@ -1,6 +1,6 @@
-"""GBFS station_information (2.x and 3.x): one row per station, from a collector's JSON Lines archive.
+"""GBFS station_information (1.x to 3.x): one row per station, from a GBFS document or a collector's archive.
 
-The archive layout and the version differences are described in `itlake.feeds._gbfs`. A 3.x
+The documents and archives it reads, and the version differences, are described in `itlake.feeds._gbfs`. A 3.x
 localized name becomes the Chinese text when the feed has one, else its first text. Silver keeps
 the current list of stations: a station seen again in a later file replaces its row (within one
 file, the first poll's row is kept and later polls of the same station count as duplicates).
@@ -8,29 +8,19 @@ file, the first poll's row is kept and later polls of the same station count as 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from itlake.feeds._gbfs import localized_text, read_archive, typed_records
+from itlake.feeds._gbfs import GBFS_FILES_BY_FEED, GbfsFeed, localized_text, typed_records
 from itlake.feeds.base import BatchContext
 from itlake.feeds.cast import select_contract
 
 FIELDS = ["station_id", "name", "lat", "lon", "capacity", "region_id", "is_virtual_station"]
 
 
-class GbfsStationInformationFeed:
+class GbfsStationInformationFeed(GbfsFeed):
     name = "gbfs_station_information"
     contracts = ("gbfs_station_information",)
-
-    def read(self, path: Path, ctx: BatchContext) -> dict:
-        table = read_archive(
-            path,
-            encoding=ctx.encoding,
-            source=ctx.source_file,
-            gbfs_files=("station_information",),
-            list_keys=("stations",),
-            fields=FIELDS,
-        )
-        return {"gbfs_station_information": table}
+    gbfs_files = GBFS_FILES_BY_FEED["gbfs_station_information"]
+    list_keys = ("stations",)
+    fields = FIELDS
 
     def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
         from itlake.contracts import load_contract

@@ -1,16 +1,14 @@
-"""GBFS station_status (2.x and 3.x): one row per station report, from a collector's JSON Lines archive.
+"""GBFS station_status (1.x to 3.x): one row per station report, from a document or an archive.
 
 A collector polls every `ttl` seconds, so a station whose `last_reported` has not changed appears
 in several polls; those repeats are duplicates of the key (system, station, last_reported) and are
 counted as such in the ledger. `num_vehicles_*` (3.x) and `num_bikes_*` (2.x) fill the same
-columns. See `itlake.feeds._gbfs` for the archive layout.
+columns. See `itlake.feeds._gbfs` for the documents and archives it reads.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from itlake.feeds._gbfs import read_archive, typed_records
+from itlake.feeds._gbfs import GBFS_FILES_BY_FEED, GbfsFeed, typed_records
 from itlake.feeds.base import BatchContext
 from itlake.feeds.cast import select_contract
 
@@ -35,20 +33,12 @@ RENAMED = {
 }
 
 
-class GbfsStationStatusFeed:
+class GbfsStationStatusFeed(GbfsFeed):
     name = "gbfs_station_status"
     contracts = ("gbfs_station_status",)
-
-    def read(self, path: Path, ctx: BatchContext) -> dict:
-        table = read_archive(
-            path,
-            encoding=ctx.encoding,
-            source=ctx.source_file,
-            gbfs_files=("station_status",),
-            list_keys=("stations",),
-            fields=FIELDS,
-        )
-        return {"gbfs_station_status": table}
+    gbfs_files = GBFS_FILES_BY_FEED["gbfs_station_status"]
+    list_keys = ("stations",)
+    fields = FIELDS
 
     def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
         from pyspark.sql import functions as F

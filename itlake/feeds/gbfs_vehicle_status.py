@@ -9,9 +9,7 @@ that returned an unchanged document repeats its keys and counts as duplicates. S
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from itlake.feeds._gbfs import read_archive, typed_records
+from itlake.feeds._gbfs import GBFS_FILES_BY_FEED, GbfsFeed, typed_records
 from itlake.feeds.base import BatchContext
 from itlake.feeds.cast import select_contract
 
@@ -29,20 +27,12 @@ FIELDS = [
 ]
 
 
-class GbfsVehicleStatusFeed:
+class GbfsVehicleStatusFeed(GbfsFeed):
     name = "gbfs_vehicle_status"
     contracts = ("gbfs_vehicle_status",)
-
-    def read(self, path: Path, ctx: BatchContext) -> dict:
-        table = read_archive(
-            path,
-            encoding=ctx.encoding,
-            source=ctx.source_file,
-            gbfs_files=("vehicle_status", "free_bike_status"),
-            list_keys=("vehicles", "bikes"),
-            fields=FIELDS,
-        )
-        return {"gbfs_vehicle_status": table}
+    gbfs_files = GBFS_FILES_BY_FEED["gbfs_vehicle_status"]
+    list_keys = ("vehicles", "bikes")
+    fields = FIELDS
 
     def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
         from pyspark.sql import functions as F

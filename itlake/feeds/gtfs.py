@@ -4,7 +4,11 @@ The feed version is the sha256 of the zip: the same zip is the same version and 
 again; any earlier version stays readable by its `feed_version`. Every file of the GTFS reference
 the contracts name is read (agency, stops, routes, trips, stop_times, calendar, calendar_dates,
 shapes, frequencies, transfers, feed_info, fare_attributes, fare_rules); a file the zip leaves out
-gives no table. Before anything lands, `validate` checks the files the way the MobilityData GTFS
+gives no table. Every other file of the zip (levels, pathways, translations, fares v2, attributions,
+locations.geojson, or a file the GTFS reference does not name) is kept whole, as text, in
+`gtfs_unsupported_file`, with an `unsupported_file` notice (a GTFS file the lake does not type) or
+an `unknown_file` notice (not a GTFS file), so that nothing in a zip is dropped unsaid. Before
+anything lands, `validate` checks the files the way the MobilityData GTFS
 validator does (itlake/feeds/_gtfs_validate.py): an ERROR notice refuses the whole version.
 
 GTFS times may pass 24:00:00 (trips after midnight of the service day), so they are stored as
@@ -41,6 +45,31 @@ FILES = {
     "gtfs_fare_attribute": "fare_attributes.txt",
     "gtfs_fare_rule": "fare_rules.txt",
 }
+# Files of the GTFS reference the lake keeps as text without typing them (`unsupported_file`).
+UNSUPPORTED_FILES = frozenset(
+    {
+        "levels.txt",
+        "pathways.txt",
+        "translations.txt",
+        "attributions.txt",
+        "fare_media.txt",
+        "fare_products.txt",
+        "fare_leg_rules.txt",
+        "fare_leg_join_rules.txt",
+        "fare_transfer_rules.txt",
+        "rider_categories.txt",
+        "timeframes.txt",
+        "areas.txt",
+        "stop_areas.txt",
+        "networks.txt",
+        "route_networks.txt",
+        "location_groups.txt",
+        "location_group_stops.txt",
+        "locations.geojson",
+        "booking_rules.txt",
+    }
+)
+UNSUPPORTED_CONTRACT = "gtfs_unsupported_file"
 REQUIRED_FILES = ("agency.txt", "stops.txt", "routes.txt", "trips.txt", "stop_times.txt")
 # One of the two calendars is required (MobilityData: missing_calendar_and_calendar_date_files).
 CALENDAR_FILES = ("calendar.txt", "calendar_dates.txt")
@@ -82,7 +111,7 @@ class GtfsFeed:
     name = "gtfs"
     # A zip is one feed version (its sha256 is the `feed_version` of every row): a batch of its own.
     one_file_per_batch = True
-    contracts = tuple(FILES)
+    contracts = (*FILES, UNSUPPORTED_CONTRACT)
 
     def read(self, path: Path, ctx: BatchContext) -> dict:
         """{contract: raw string table} for each GTFS file in the zip (validated later)."""
@@ -100,6 +129,10 @@ class GtfsFeed:
                 if file_name in names:
                     data = _read_zip_member(archive, names[file_name], ctx.source_file)
                     tables[contract_name] = _read_member(data, load_contract(contract_name), ctx, file_name)
+            typed = set(FILES.values())
+            kept = {name: member for name, member in names.items() if name not in typed}
+            if kept:
+                tables[UNSUPPORTED_CONTRACT] = _kept_files(archive, kept, ctx)
             return tables
 
     def validate(self, tables: dict, ctx: BatchContext) -> list:
@@ -115,6 +148,9 @@ class GtfsFeed:
         from itlake.feeds.cast import first_error
 
         contract = load_contract(contract_name)
+        if contract_name == UNSUPPORTED_CONTRACT:
+            typed = cast_sourced_columns(bronze, contract, timezone="UTC")
+            return select_contract(typed.withColumn("feed_version", F.lit(ctx.sha256)), contract)
         skip = time_columns(contract)
         typed = cast_sourced_columns(bronze, contract, timezone="UTC", skip=skip)
         errors = [F.col("_parse_error")]
@@ -138,6 +174,31 @@ def _read_zip_member(archive: zipfile.ZipFile, name: str, source: str) -> bytes:
         return archive.read(name)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
         raise FeedError(f"{source}: member {name} cannot be read, the zip is damaged: {err}") from None
+
+
+def _kept_files(archive: zipfile.ZipFile, members: dict[str, str], ctx: BatchContext):
+    """One raw row per file kept as text: its name, whether the GTFS reference names it, its size
+    and its text (null when it does not decode in the feed's encoding, e.g. an image)."""
+    import pyarrow as pa
+
+    rows = []
+    for name in sorted(members):
+        data = _read_zip_member(archive, members[name], ctx.source_file)
+        try:
+            content = data.removeprefix(BOM).decode(ctx.encoding)
+        except UnicodeDecodeError:
+            content = None
+        rows.append(
+            {
+                "file_name": name,
+                "gtfs_reference_file": "true" if name in UNSUPPORTED_FILES else "false",
+                "size_bytes": str(len(data)),
+                "content": content,
+            }
+        )
+    table = pa.Table.from_pylist(rows, schema=pa.schema([(k, pa.string()) for k in rows[0]]))
+    table = table.append_column("_row_number", pa.array(range(1, len(rows) + 1), pa.int64()))
+    return table.append_column("_raw_error", pa.nulls(len(rows), pa.string()))
 
 
 def _read_member(data: bytes, contract, ctx: BatchContext, file_name: str):
