@@ -20,13 +20,19 @@ class JobFailedError(RuntimeError):
     """A job exited non-zero; the message carries its error and the tail of its log."""
 
 
-def spark_submit_command(job: str, args: list[str]) -> list[str]:
+def spark_submit_command(job: str, args: list[str], app: str | None = None) -> list[str]:
     from itlake.lake.session import spark_submit_base
 
-    return [*spark_submit_base(f"itlake-{job}"), str(get_settings().jobs_dir / f"{job}.py"), *args]
+    return [*spark_submit_base(f"itlake-{app or job}"), str(get_settings().jobs_dir / f"{job}.py"), *args]
 
 
-def submit(job: str, args: list[str]) -> dict:
+def submit_step(step: str, logical_date: str) -> dict:
+    """Run one derived step (itlake/steps.py) through jobs/step.py; its Spark application is named
+    for the step."""
+    return submit("step", ["--step", step, "--logical-date", logical_date], app=step)
+
+
+def submit(job: str, args: list[str], app: str | None = None) -> dict:
     """Run one job to completion and return its result: attached to the warm engine when
     ITLAKE_SPARK_REMOTE is set, else through spark-submit (a JVM of its own, about 20 s to start)."""
     settings = get_settings()
@@ -36,10 +42,10 @@ def submit(job: str, args: list[str]) -> dict:
             raise JobFailedError(f"job {job} failed: {result.get('error', '')}")
         print(RESULT_PREFIX + json.dumps(result, ensure_ascii=False), flush=True)
         return result
-    return submit_spark(job, args)
+    return submit_spark(job, args, app)
 
 
-def submit_spark(job: str, args: list[str]) -> dict:
+def submit_spark(job: str, args: list[str], app: str | None = None) -> dict:
     """Run one job with spark-submit, echoing its output; return the result it printed."""
     from itlake.lake.session import submit_env
 
@@ -49,7 +55,11 @@ def submit_spark(job: str, args: list[str]) -> dict:
     # Each line is echoed as it comes, so the task log shows a job's progress while it runs (and
     # up to where it got, when the task is killed).
     with subprocess.Popen(
-        spark_submit_command(job, args), env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        spark_submit_command(job, args, app),
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     ) as process:
         for line in process.stdout:
             line = line.rstrip("\n")

@@ -128,14 +128,14 @@ TABLES = ("bronze/taxi_gps", "silver/taxi_gps", "quarantine/taxi_gps")
 
 
 def test_ingest_and_gold_jobs_run_on_a_standalone_cluster(cluster, inbox, tmp_path_factory, monkeypatch):
-    from itlake.orchestration import submit
+    from itlake.orchestration import submit, submit_step
 
     master, webui = cluster
     lake = tmp_path_factory.mktemp("cluster-lake")
     _use(monkeypatch, lake, inbox, master)
     started = time.monotonic()
     ingested = submit("ingest", ["--code", "taxi_gps", "--logical-date", DAY.isoformat()])
-    gold = submit("gold_taxi_trips", ["--logical-date", DAY.isoformat()])
+    gold = submit_step("gold_taxi_trips", DAY.isoformat())
     RESULTS["wall_s"] = {"cluster": round(time.monotonic() - started)}
 
     apps = {a["name"]: a["state"] for a in _master_state(webui)["completedapps"]}

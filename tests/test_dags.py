@@ -196,22 +196,27 @@ def test_schedules_follow_the_update_cycle(dagbag):
 def test_derived_dags_are_scheduled_on_the_assets_they_read(dagbag):
     from airflow.sdk import Asset
 
+    from itlake.catalog import load_catalog
     from itlake.lineage import schedule_assets
 
     def reads(dag_id):
         return sorted(schedule_assets(dagbag.dags[dag_id]))
 
     assert reads("itlake_gold") == ["silver.taxi_gps"]
-    assert reads("itlake_maas") == [
-        "gold.taxi_trip",
-        "silver.gbfs_station_information",
-        "silver.gbfs_station_status",
-        "silver.gbfs_vehicle_status",
-        "silver.gtfs_stop_time",
-        "silver.ridehail_order",
-        "silver.smartcard_tap",
-        "silver.taxi_gps",
-    ]
+    # From the catalogue's `related`: every table of the GTFS entry, not just the stop times.
+    assert reads("itlake_maas") == sorted(
+        [
+            "gold.taxi_trip",
+            "silver.gbfs_station_information",
+            "silver.gbfs_station_status",
+            "silver.gbfs_vehicle_status",
+            "silver.ridehail_order",
+            "silver.smartcard_tap",
+            "silver.taxi_gps",
+            *(f"silver.{t}" for t in load_catalog().get("gtfs").schema),
+        ]
+    )
+    assert reads("itlake_gold_freight") == ["silver.truck_position", "silver.waybill", "silver.waybill_leg"]
     for dag_id in dagbag.dag_ids:
         for task in dagbag.dags[dag_id].tasks:
             assert all(isinstance(o, Asset) and o.uri.startswith("itlake://lake/") for o in task.outlets)

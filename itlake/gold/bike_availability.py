@@ -1,6 +1,6 @@
 """Bike availability per station and 15-minute interval, from GBFS station_status reports.
 
-    python jobs/gold_bike_availability.py --logical-date 2026-11-27
+    spark-submit jobs/step.py --step gold_bike_availability --logical-date 2026-11-27
 
 A station reports when its counts change, so an interval may hold several reports or none. Each
 interval of the service day (local calendar day, 96 intervals) therefore counts the state the

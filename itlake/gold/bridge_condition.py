@@ -1,6 +1,6 @@
 """Bridges and tunnels by technical condition class per district, from silver.bridge_tunnel.
 
-    python jobs/gold_bridge_condition.py --logical-date 2026-11-27
+    spark-submit jobs/step.py --step gold_bridge_condition --logical-date 2026-11-27
 
 Each structure is placed in the Shenzhen district whose polygon contains its point (GB/T 2260
 code; itlake.geo.zones); a structure in no polygon (on a sea bridge, say) counts under 440300, the

@@ -1,6 +1,6 @@
 """Monthly freight corridor flows from the waybills and their legs.
 
-    python jobs/gold_freight_corridors.py --logical-date 2026-11-27
+    spark-submit jobs/step.py --step gold_freight_corridors --logical-date 2026-11-27
 
 A corridor is a waybill's origin city to its destination city (prefecture-level city, or the
 municipality, of its GB/T 2260 codes). Each leg of a waybill is measured as the great-circle

@@ -1,6 +1,6 @@
 """Smart-card taps matched into trips, and the taps that match nothing, with the reason.
 
-    python jobs/gold_smartcard_trips.py --logical-date 2026-11-27
+    spark-submit jobs/step.py --step gold_smartcard_trips --logical-date 2026-11-27
 
 A bus tap is a trip of its own (buses in Shenzhen take one tap, on boarding). Metro taps of one
 card are taken in time order: an entry followed by an exit is a trip when the exit is later and at

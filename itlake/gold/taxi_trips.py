@@ -1,6 +1,6 @@
 """Taxi trips from GPS fixes: a trip is a run of consecutive occupied fixes (OpenStatus = 1).
 
-    python jobs/gold_taxi_trips.py --logical-date 2026-11-27
+    spark-submit jobs/step.py --step gold_taxi_trips --logical-date 2026-11-27
 
 Pickup is the first occupied fix of the run; drop-off is the first vacant fix after it (the
 convention of TransBigData's `taxigps_to_od`: the last occupied fix comes up to one GPS interval

@@ -1,6 +1,6 @@
 """Truck stays and trips from BeiDou position reports, linked to waybills, and trips per corridor.
 
-    python jobs/gold_truck_trips.py --logical-date 2026-11-27 [--min-stay-minutes 15]
+    spark-submit jobs/step.py --step gold_truck_trips --logical-date 2026-11-27
 
 A report is *stopped* when its speed (the reported one, else the one implied by the step from the
 previous report) is at most STOP_SPEED_KMH. A *stay* is a run of consecutive stopped reports of one

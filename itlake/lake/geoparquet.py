@@ -74,6 +74,7 @@ def write_geoparquet(data: DataFrame | pa.Table, contract_name: str, target: Pat
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
+    frame.attrs.clear()  # Spark Connect's query metrics, which pandas cannot write as metadata
     frame.to_parquet(partial, index=False, schema_version="1.0.0")
     os.replace(partial, target)
     return len(frame)

@@ -1,6 +1,6 @@
 """Build every MaaS table of one service date from the lake's silver and gold tables.
 
-    spark-submit jobs/maas_tables.py --logical-date 2026-11-27
+    spark-submit jobs/step.py --step maas_tables --logical-date 2026-11-27
 
 `build_tables` is the pure part (input frames in, output frames out; the tests call it with
 inline rows); `run` reads the inputs (a feed missing from the lake reads as empty), replaces

@@ -25,7 +25,8 @@ def _read(name: str, day: date | None) -> pd.DataFrame:
         table = DeltaTable(path)
     except TableNotFoundError:
         raise NoMaasTablesError(
-            f"gold.{name} is not in the lake ({path}); run the itlake_maas DAG or jobs/maas_tables.py first"
+            f"gold.{name} is not in the lake ({path}); run the itlake_maas DAG or the step maas_tables "
+            "(jobs/step.py) first"
         ) from None
     if day is None:
         return table.to_pandas()

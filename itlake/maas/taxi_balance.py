@@ -1,6 +1,6 @@
 """Taxi demand against idle-taxi supply, by district and hour.
 
-    python jobs/maas_taxi_balance.py --logical-date 2026-11-27
+    spark-submit jobs/step.py --step maas_taxi_balance --logical-date 2026-11-27
 
 Demand is the taxi pickups in the district and hour; supply is the number of distinct vacant
 taxis (OpenStatus = 0) seen there in that hour. Unmet demand is the pickups beyond the idle

@@ -1,6 +1,6 @@
 """Release one open dataset: build it, gate it, suppress small cells, write the table and the folder.
 
-    spark-submit jobs/publish.py --code 05.01.001 --logical-date 2026-11-27
+    spark-submit jobs/step.py --step publish_od_taxi_hourly --logical-date 2026-11-27
 
 The builder in itlake/publish/datasets/<name>.py makes the day's rows; the gate checks the entry,
 its contract and its sources before anything is built, and the rows after suppression; the rows

@@ -90,6 +90,9 @@ def write_release(
     if partial.exists():  # left by a run that died half-way
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
+    # A frame collected over Spark Connect carries its query metrics in `attrs`, which pandas
+    # would write into the Parquet metadata as JSON (and cannot).
+    frame.attrs.clear()
     frame.to_parquet(partial / "data.parquet", index=False)
     (partial / "data.csv").write_bytes(csv_bytes)
     if geometry:
@@ -144,6 +147,7 @@ def _write_geo(frame, column: str, contract, folder: Path) -> None:
     geo = gpd.GeoDataFrame(
         frame.drop(columns=[column]), geometry=gpd.GeoSeries.from_wkb(frame[column]), crs=crs
     )
+    geo.attrs.clear()  # query metrics of Spark Connect, as for data.parquet
     geo.to_parquet(folder / "data.geoparquet", index=False)
     geo.to_file(folder / "data.geojson", driver="GeoJSON")
 
