@@ -31,12 +31,13 @@ EXPECTED_SERVICES = {
     "airflow-triggerer",
     "spark-master",
     "spark-worker",
+    "engine",
     "collector",
     "minio",
     "minio-init",
 }
 AIRFLOW_SERVICES = {name for name in EXPECTED_SERVICES if name.startswith("airflow-")}
-ITLAKE_IMAGE_SERVICES = AIRFLOW_SERVICES | {"spark-master", "spark-worker", "collector"}
+ITLAKE_IMAGE_SERVICES = AIRFLOW_SERVICES | {"spark-master", "spark-worker", "engine", "collector"}
 
 SECRET_KEY = re.compile(r"PASSWORD|SECRET|KEY|TOKEN")
 # A whole value that is one `${NAME}` reference, optionally `${NAME:?message}`; a default

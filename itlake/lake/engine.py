@@ -207,6 +207,10 @@ def run_in_foreground() -> None:
     from itlake.lake.session import submit_env
 
     pid_file, _, _ = _files()
+    # Lead a process group, as a started engine does, so that `status` and `stop` find it
+    # (a process that leads its session already may not, and need not).
+    with contextlib.suppress(PermissionError):
+        os.setsid()
     pid_file.write_text(str(os.getpid()))
     command = server_command(get_settings().engine_port)
     os.execvpe(command[0], command, submit_env())
