@@ -40,7 +40,9 @@ def run(scale: float) -> list[dict]:
     spark = spark_session()
     key = get_settings().pseudonym_key()
     n = max(20_000, round(VALUES_AT_SCALE_1 * scale))
-    plates = spark.range(n).select(F.concat(F.lit("粤B"), F.lpad(F.col("id").cast("string"), 7, "0")).alias("p"))
+    plates = spark.range(n).select(
+        F.concat(F.lit("粤B"), F.lpad(F.col("id").cast("string"), 7, "0")).alias("p")
+    )
 
     def distinct_count(make_col) -> int:
         return plates.select(make_col(F.col("p"), key).alias("h")).distinct().count()

@@ -302,7 +302,8 @@ with warnings.catch_warnings():
                 if self.feed is None and kept.of(raw) is not None:
                     problems.append((f"retention.{raw}", "a derived table (feed null) has no raw data"))
                 elif self.feed is not None and kept.of(raw) is None:
-                    problems.append((f"retention.{raw}", "a resource with a feed needs its raw data's retention"))
+                    needed = "a resource with a feed needs its raw data's retention"
+                    problems.append((f"retention.{raw}", needed))
                 elif self.feed is not None and kept.of(self.layer) is not None:
                     if approximate_days(kept.of(raw)) > approximate_days(kept.of(self.layer)):
                         problems.append(

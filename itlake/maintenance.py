@@ -74,7 +74,8 @@ class MaintenanceAction:
 
 def record_actions(spark, actions: list[MaintenanceAction]) -> None:
     if actions:
-        append_rows(spark, [asdict(a) for a in actions], MAINTENANCE_LOG_SCHEMA, system_table_path("maintenance_log"))
+        rows = [asdict(a) for a in actions]
+        append_rows(spark, rows, MAINTENANCE_LOG_SCHEMA, system_table_path("maintenance_log"))
 
 
 def new_run_id(kind: str, logical_date: date) -> str:
@@ -111,7 +112,8 @@ def table_detail(spark, path: str) -> tuple[int, int]:
 def data_files(path: str) -> int:
     """Files under the table's folder other than its log: live ones and those VACUUM may delete."""
     storage = LakeStorage.for_uri(path)
-    return sum(1 for f in storage.files(path, recursive=True) if "/_delta_log/" not in f and not f.endswith(".crc"))
+    files = storage.files(path, recursive=True)
+    return sum(1 for f in files if "/_delta_log/" not in f and not f.endswith(".crc"))
 
 
 @contextlib.contextmanager
@@ -172,7 +174,8 @@ def compact(spark, path: str, run: MaintenanceAction) -> MaintenanceAction | Non
         return None
     spark.sql(f"OPTIMIZE {quoted(path)}").collect()
     after, _ = table_detail(spark, path)
-    return run.done(files_before=files, files_after=after, detail=f"{files} files averaging {size // files:,} bytes")
+    detail = f"{files} files averaging {size // files:,} bytes"
+    return run.done(files_before=files, files_after=after, detail=detail)
 
 
 def delete_where(spark, path: str, condition: str, run: MaintenanceAction) -> MaintenanceAction | None:
@@ -237,7 +240,8 @@ def expire_tables(spark, catalog: Catalog, logical_date: date, run_id: str) -> l
                 condition = expiry_condition(entry, layer, contract_name, logical_date)
                 if condition is None or not is_delta_table(path):
                     continue
-                run = MaintenanceAction(run_id, f"expire_{layer}", f"{layer}.{contract_name}", entry.code, logical_date)
+                table = f"{layer}.{contract_name}"
+                run = MaintenanceAction(run_id, f"expire_{layer}", table, entry.code, logical_date)
                 done = delete_where(spark, path, condition, run)
                 if done:
                     actions.append(done)
@@ -261,20 +265,12 @@ def upkeep_tables(spark, catalog: Catalog, logical_date: date, run_id: str) -> l
         with contextlib.suppress(KeyError):
             code = catalog.by_contract(name).code if layer != "_system" else None
         table = f"{layer}.{name}"
-        for step in (
-            lambda: compact(spark, path, MaintenanceAction(run_id, "optimize", table, code, logical_date)),
-            lambda: vacuum(
-                spark,
-                path,
-                time_travel_hours(catalog, layer, name),
-                MaintenanceAction(run_id, "vacuum", table, code, logical_date),
-            ),
-            # Last, so that the log ends at a checkpoint after VACUUM's own commits.
-            lambda: checkpoint(path, MaintenanceAction(run_id, "checkpoint", table, code, logical_date)),
-        ):
-            done = step()
-            if done:
-                actions.append(done)
+        hours = time_travel_hours(catalog, layer, name)
+        compacted = compact(spark, path, MaintenanceAction(run_id, "optimize", table, code, logical_date))
+        vacuumed = vacuum(spark, path, hours, MaintenanceAction(run_id, "vacuum", table, code, logical_date))
+        # Last, so that the log ends at a checkpoint after VACUUM's own commits.
+        checkpointed = checkpoint(path, MaintenanceAction(run_id, "checkpoint", table, code, logical_date))
+        actions += [a for a in (compacted, vacuumed, checkpointed) if a is not None]
     return actions
 
 

@@ -223,8 +223,9 @@ def test_retention_per_layer(catalog, catalog_copy):
     assert (taxi.landing, taxi.bronze, taxi.silver, taxi.time_travel) == ("P30D", "P90D", "P2Y", "P7D")
     assert taxi.of("quarantine") == "P90D"  # quarantined rows are raw records, kept as bronze
     assert catalog.get("taxi_trip").retention.gold == "P5Y"
-    edit(catalog_copy / "03.02.001_taxi_gps.yaml", lambda e: e["retention"].update(landing="P3Y", silver=None))
-    edit(catalog_copy / "03.02.002_taxi_trip.yaml", lambda e: e["retention"].update(bronze="P1D", silver="P1Y"))
+    gps, trip = catalog_copy / "03.02.001_taxi_gps.yaml", catalog_copy / "03.02.002_taxi_trip.yaml"
+    edit(gps, lambda e: e["retention"].update(landing="P3Y", silver=None))
+    edit(trip, lambda e: e["retention"].update(bronze="P1D", silver="P1Y"))
     errors = [line.removeprefix(f"{catalog_copy}/") for line in errors_of(catalog_copy)]
     assert errors == [
         "03.02.001_taxi_gps.yaml: retention.silver: a silver table needs its retention",

@@ -64,7 +64,9 @@ def test_the_key_is_in_no_plan_log_event_log_or_error(tmp_path):
     probe = json.loads((out / "probe.json").read_text(encoding="utf-8"))
 
     # The Python workers read the key the process started with: the pseudonyms are HMACs under it.
-    expected = [hmac.new(key.encode(), p.encode(), hashlib.sha256).hexdigest() for p in ("粤B12345", "粤B67890", "")]
+    expected = [
+        hmac.new(key.encode(), p.encode(), hashlib.sha256).hexdigest() for p in ("粤B12345", "粤B67890", "")
+    ]
     assert probe["pseudonyms"] == [*expected, None]
 
     haystacks = {"stdout": run.stdout, "stderr (Spark and worker logs)": run.stderr}
@@ -99,4 +101,8 @@ def test_the_search_finds_every_form_it_looks_for():
         "log": b"key=" + key,
         "clean": b"Project [hmac_sha256(plate#1) AS vehicle_id#2]",
     }
-    assert leaks(haystacks, forms) == ["plan: key xor ipad (hex)", "sql: key xor opad (hex)", "log: key (raw)"]
+    assert leaks(haystacks, forms) == [
+        "plan: key xor ipad (hex)",
+        "sql: key xor opad (hex)",
+        "log: key (raw)",
+    ]

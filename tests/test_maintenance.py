@@ -32,11 +32,11 @@ def log_rows(action: str | None = None) -> list[dict]:
 def test_two_hundred_micro_batches_compact_to_a_few_files_with_the_same_rows(spark, lake, catalog):
     path = table_path("bronze", "taxi_gps")
     for batch in range(200):  # as a 5-minute feed's bronze grows: one append per batch
+        at = datetime(2026, 12, 6, 10, 0)
         rows = [
-            {"VehicleNum": f"粤B{batch:03d}{i:02d}", "time": f"2026-12-06 10:{i:02d}:00", "_batch_id": f"b{batch}",
-             "_ingested_at": datetime(2026, 12, 6, 10, 0)}
+            {"VehicleNum": f"粤B{batch:03d}{i:02d}", "time": f"10:{i:02d}", "_batch_id": f"b{batch}", "_ingested_at": at}
             for i in range(25)
-        ]  # fmt: skip
+        ]
         append_rows(spark, rows, BRONZE_SCHEMA, path)
     assert table_detail(spark, path)[0] == 200
     before = table_digest(path)
@@ -74,17 +74,29 @@ def test_retention_expires_landing_bronze_quarantine_and_silver(spark, lake, cat
     append_rows(
         spark,
         [
-            {"VehicleNum": "粤B1", "time": "t", "_batch_id": "old", "_ingested_at": datetime(2026, 9, 7, 23, 59)},
-            {"VehicleNum": "粤B2", "time": "t", "_batch_id": "new", "_ingested_at": datetime(2026, 9, 8, 0, 0)},
+            {
+                "VehicleNum": "粤B1",
+                "time": "t",
+                "_batch_id": "old",
+                "_ingested_at": datetime(2026, 9, 7, 23, 59),
+            },
+            {
+                "VehicleNum": "粤B2",
+                "time": "t",
+                "_batch_id": "new",
+                "_ingested_at": datetime(2026, 9, 8, 0, 0),
+            },
         ],
         BRONZE_SCHEMA,
         table_path("bronze", "taxi_gps"),
     )
     spark.createDataFrame(
-        [("old", datetime(2026, 1, 1)), ("new", datetime(2026, 11, 30))], "_batch_id string, _quarantined_at timestamp"
+        [("old", datetime(2026, 1, 1)), ("new", datetime(2026, 11, 30))],
+        "_batch_id string, _quarantined_at timestamp",
     ).write.format("delta").save(table_path("quarantine", "taxi_gps"))
     spark.createDataFrame(
-        [("v1", date(2024, 12, 6)), ("v2", date(2024, 12, 7)), ("v3", date(2026, 12, 6))], "vehicle_id string, fix_date date"
+        [("v1", date(2024, 12, 6)), ("v2", date(2024, 12, 7)), ("v3", date(2026, 12, 6))],
+        "vehicle_id string, fix_date date",
     ).write.format("delta").partitionBy("fix_date").save(table_path("silver", "taxi_gps"))
 
     maintain_lake(spark, catalog, DAY)

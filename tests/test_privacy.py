@@ -17,7 +17,11 @@ from itlake.privacy import PseudonymKeyMismatch, hmac_sha256_col, key_check_valu
 # output) is left out: a pseudonym is never truncated.
 RFC_4231 = [
     (b"\x0b" * 20, b"Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
-    (b"Jefe", b"what do ya want for nothing?", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+    (
+        b"Jefe",
+        b"what do ya want for nothing?",
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+    ),
     (b"\xaa" * 20, b"\xdd" * 50, "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"),
     (
         bytes(range(1, 26)),
@@ -50,7 +54,9 @@ def test_rfc_4231_vectors(key, data, expected):
 @pytest.mark.parametrize(("key", "data", "expected"), TEXT_CASES)
 def test_the_worker_body_reads_the_key_from_the_environment(monkeypatch, key, data, expected):
     monkeypatch.setenv("ITLAKE_PSEUDONYM_KEY", key.decode("ascii"))
-    got = pseudonym_series(pd.Series([data.decode("ascii"), None]), "ITLAKE_PSEUDONYM_KEY", key_check_value(key))
+    got = pseudonym_series(
+        pd.Series([data.decode("ascii"), None]), "ITLAKE_PSEUDONYM_KEY", key_check_value(key)
+    )
     assert got.iloc[0] == expected
     assert got.iloc[1] is None
 

@@ -56,9 +56,7 @@ class LakeStorage:
     def files(self, uri: str, recursive: bool = False) -> list[str]:
         from pyarrow import fs
 
-        return sorted(
-            self._uri(i.path) for i in self._children(uri, recursive) if i.type == fs.FileType.File
-        )
+        return sorted(self._uri(i.path) for i in self._children(uri, recursive) if i.type == fs.FileType.File)
 
     def read_bytes(self, uri: str) -> bytes:
         with self.filesystem.open_input_stream(self._path(uri)) as stream:
