@@ -8,6 +8,7 @@ itlake quality report [DATASET] | itlake quality docs
 itlake maas report [--date YYYY-MM-DD] [--top N] [--level district|h3_r8]
 itlake portal build | itlake serve | itlake sharing tables | add-recipient NAME --share S --profile F
 itlake security scan [PATH...]
+itlake erase --identifier VALUE --resource CODE_OR_NAME
 itlake sql "SELECT ..." [--engine spark|fast] [--version N | --as-of TIME] [--format csv] [--out FILE]
 """
 
@@ -24,6 +25,7 @@ from rich.table import Table
 from itlake.cli.catalog import app as catalog_app
 from itlake.cli.demo import app as demo_app
 from itlake.cli.demo_run import run as demo_run
+from itlake.cli.erase import erase as erase_command
 from itlake.cli.maas import app as maas_app
 from itlake.cli.portal import app as portal_app
 from itlake.cli.quality import app as quality_app
@@ -47,6 +49,7 @@ app.add_typer(sharing_app, name="sharing", help="Delta Sharing tables and recipi
 app.add_typer(security_app, name="security", help="Scan what leaves the lake for personal identifiers.")
 app.command(help="Serve the portal, the releases and the Delta Sharing endpoint on localhost.")(serve)
 app.command("sql")(sql_command)
+app.command("erase")(erase_command)
 console = Console()
 
 
