@@ -142,7 +142,8 @@ def cut_log_at_checkpoint(path: str) -> int:
 
 
 def purge_table(spark, path: str, table: str, code: str, day: date, run_id: str) -> list[MaintenanceAction]:
-    """After a delete: rewrite files with deletion vectors, vacuum everything older, checkpoint, cut the log."""
+    """After a delete: rewrite files with deletion vectors, vacuum all older files, checkpoint, cut
+    the log."""
     features = spark.sql(f"DESCRIBE DETAIL {quoted(path)}").first().tableFeatures or []
     if "deletionVectors" in features:
         spark.sql(f"REORG TABLE {quoted(path)} APPLY (PURGE)").collect()

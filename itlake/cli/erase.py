@@ -27,7 +27,8 @@ def erase(
     resource: str = typer.Option(..., help="the catalogue resource it was received in, e.g. taxi_gps"),
     logical_date: str = typer.Option(date.today().isoformat(), help="the date the erasure is logged under"),
 ) -> None:
-    """Delete an identifier's rows from bronze, quarantine, silver and derived gold, and its landing records."""
+    """Delete an identifier's rows from bronze, quarantine, silver and derived gold, and its landing
+    records."""
     from itlake.catalog import load_catalog
     from itlake.cli.startup import require_secrets
     from itlake.config import get_settings
