@@ -32,11 +32,8 @@ def log_rows(action: str | None = None) -> list[dict]:
 def test_two_hundred_micro_batches_compact_to_a_few_files_with_the_same_rows(spark, lake, catalog):
     path = table_path("bronze", "taxi_gps")
     for batch in range(200):  # as a 5-minute feed's bronze grows: one append per batch
-        at, batch_id = datetime(2026, 12, 6, 10, 0), f"b{batch}"
-        rows = [
-            {"VehicleNum": f"粤B{batch:03d}{i:02d}", "time": "10:00", "_batch_id": batch_id, "_ingested_at": at}
-            for i in range(25)
-        ]
+        lineage = {"_batch_id": f"b{batch}", "_ingested_at": datetime(2026, 12, 6, 10, 0)}
+        rows = [{"VehicleNum": f"粤B{batch:03d}{i:02d}", "time": "10:00", **lineage} for i in range(25)]
         append_rows(spark, rows, BRONZE_SCHEMA, path)
     assert table_detail(spark, path)[0] == 200
     before = table_digest(path)
