@@ -285,3 +285,57 @@ def maintain_lake(spark, catalog: Catalog, logical_date: date) -> list[Maintenan
     upkeep = upkeep_tables(spark, catalog, logical_date, run_id)
     record_actions(spark, upkeep)
     return actions + upkeep
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """Personal data kept past its retention: landing files of one logical date, or raw rows."""
+
+    where: str
+    code: str
+    retention: str
+    cutoff: date
+    count: int
+    unit: str
+
+
+def _personal_contracts(entry: CatalogEntry) -> list[str]:
+    return [name for name in entry.schema if any(c.pii != "none" for c in load_contract(name).columns)]
+
+
+def overdue_personal_data(catalog: Catalog, logical_date: date) -> list[Overdue]:
+    """Landing files and bronze or quarantined rows with personal data past their retention on
+    `logical_date`: what the maintenance DAG should have deleted. Read with `deltalake`, no Spark."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    from deltalake import DeltaTable
+
+    found = []
+    for entry in catalog.feeds():
+        contracts = _personal_contracts(entry)
+        if not contracts:
+            continue
+        cutoff = before(logical_date, entry.retention.landing)
+        base = table_path("landing", entry.name)
+        storage = LakeStorage.for_uri(base)
+        for folder in storage.folders(base):
+            name = folder.rsplit("/", 1)[1]
+            with contextlib.suppress(ValueError):
+                if date.fromisoformat(name) < cutoff:
+                    files = len(storage.files(folder, recursive=True))
+                    where = f"landing.{entry.name}/{name}"
+                    found.append(Overdue(where, entry.code, entry.retention.landing, cutoff, files, "files"))
+        for layer, column in RAW_TIME_COLUMN.items():
+            kept = entry.retention.of(layer)
+            cutoff_time = datetime.combine(before(logical_date, kept), datetime.min.time(), UTC)
+            for name in contracts:
+                path = table_path(layer, name)
+                if not is_delta_table(path):
+                    continue
+                dataset = DeltaTable(path.removeprefix("file:")).to_pyarrow_dataset()
+                limit = pa.scalar(cutoff_time, type=dataset.schema.field(column).type)
+                rows = dataset.count_rows(filter=ds.field(column) < limit)
+                if rows:
+                    where = f"{layer}.{name}"
+                    found.append(Overdue(where, entry.code, kept, cutoff_time.date(), rows, "rows"))
+    return found

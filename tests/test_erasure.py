@@ -117,16 +117,25 @@ CASES = [
         [
             ("erase_landing", "landing.smartcard_tap", 4),
             ("erase_rows", "bronze.smartcard_tap", 4),
-            ("erase_rows", "gold.smartcard_trip", 1),
-            ("erase_rows", "quarantine.smartcard_tap", 1),
-            ("erase_rows", "silver.smartcard_tap", 2),
+            ("erase_rows", "gold.smartcard_trip", 2),
+            ("erase_rows", "silver.smartcard_tap", 3),
+        ],
+    ),
+    (  # a taxi whose only fix was quarantined (latitude 95): its raw record goes from quarantine too
+        "taxi_gps",
+        "粤B00003",
+        "粤B00002",
+        [
+            ("erase_landing", "landing.taxi_gps", 1),
+            ("erase_rows", "bronze.taxi_gps", 1),
+            ("erase_rows", "quarantine.taxi_gps", 1),
         ],
     ),
 ]
 
 
 def test_nothing_of_the_identifier_is_left_under_the_lake_root(small_lake):
-    """A plate, a phone number and a card number, one after the other, in one lake."""
+    """Two plates, a phone number and a card number, one after the other, in one lake."""
     from itlake.cli import app
 
     key = get_settings().pseudonym_key()

@@ -6,12 +6,21 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+from typer.testing import CliRunner
 
 from itlake.catalog import load_catalog
+from itlake.cli import app
 from itlake.lake.delta import append_rows
 from itlake.lake.integrity import table_digest
 from itlake.lake.paths import system_table_path, table_path
-from itlake.maintenance import MaintenanceAction, compact, data_files, maintain_lake, table_detail
+from itlake.maintenance import (
+    MaintenanceAction,
+    compact,
+    data_files,
+    maintain_lake,
+    overdue_personal_data,
+    table_detail,
+)
 
 BRONZE_SCHEMA = "VehicleNum STRING, time STRING, _batch_id STRING, _ingested_at TIMESTAMP"
 DAY = date(2026, 12, 7)
@@ -96,8 +105,19 @@ def test_retention_expires_landing_bronze_quarantine_and_silver(spark, lake, cat
         "vehicle_id string, fix_date date",
     ).write.format("delta").partitionBy("fix_date").save(table_path("silver", "taxi_gps"))
 
+    overdue = overdue_personal_data(catalog, DAY)
+    assert [(o.where, o.retention, o.cutoff, o.count, o.unit) for o in overdue] == [
+        ("landing.taxi_gps/2026-11-06", "P30D", date(2026, 11, 7), 1, "files"),
+        ("bronze.taxi_gps", "P90D", date(2026, 9, 8), 1, "rows"),
+        ("quarantine.taxi_gps", "P90D", date(2026, 9, 8), 1, "rows"),
+    ]
+    result = CliRunner().invoke(app, ["security", "retention", "--date", "2026-12-07"])
+    assert result.exit_code == 1 and "landing.taxi_gps/2026-11-06" in result.output
+
     maintain_lake(spark, catalog, DAY)
 
+    assert overdue_personal_data(catalog, DAY) == []
+    assert CliRunner().invoke(app, ["security", "retention", "--date", "2026-12-07"]).exit_code == 0
     assert sorted(p.name for p in landing.iterdir()) == ["2026-11-07", "2026-12-06", "notes"]
     read = spark.read.format("delta").load
     assert [r[0] for r in read(table_path("bronze", "taxi_gps")).orderBy("_batch_id").collect()] == ["粤B2"]
