@@ -19,6 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROBE = Path(__file__).with_name("_key_leak_probe.py")
 BLOCK_SIZE = 64
 
@@ -106,3 +108,78 @@ def test_the_search_finds_every_form_it_looks_for():
         "sql: key xor opad (hex)",
         "log: key (raw)",
     ]
+
+
+@pytest.mark.slow
+def test_over_spark_connect_the_key_stays_in_the_servers_environment(tmp_path, monkeypatch):
+    """A Spark Connect server (pyspark's own jars) started with the key; the client holds it only
+    to check it, and neither the plan it sends nor the server's log holds the key or its pads."""
+    import contextlib
+    import io
+    import socket
+    import time
+
+    import pyspark
+
+    key = f"connect-probe-{secrets.token_hex(16)}"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    spark_home = Path(pyspark.__file__).parent
+    env = {
+        **os.environ,
+        "ITLAKE_PSEUDONYM_KEY": key,
+        "PYSPARK_PYTHON": sys.executable,
+        "SPARK_HOME": str(spark_home),
+    }
+    server_log = tmp_path / "connect-server.log"
+    command = [
+        str(spark_home / "bin" / "spark-submit"),
+        "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+        "--master", "local[2]",
+        "--conf", f"spark.connect.grpc.binding.port={port}",
+        "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
+        "--conf", "spark.ui.enabled=false",
+        "--conf", f"spark.pyspark.python={sys.executable}",
+    ]  # fmt: skip
+    with (
+        server_log.open("wb") as log,
+        subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT) as server,
+    ):
+        try:
+            for _ in range(150):
+                time.sleep(2)
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+            from pyspark.sql import SparkSession
+            from pyspark.sql import functions as F
+
+            from itlake.privacy import hmac_sha256_col
+
+            spark = SparkSession.builder.remote(f"sc://127.0.0.1:{port}").create()
+            try:
+                plates = spark.createDataFrame([("粤B12345",), (None,)], "plate string")
+                out = plates.select(hmac_sha256_col(F.col("plate"), key.encode()).alias("vehicle_id"))
+                expected = hmac.new(key.encode(), "粤B12345".encode(), hashlib.sha256).hexdigest()
+                assert [r.vehicle_id for r in out.collect()] == [expected, None]
+                explained = io.StringIO()
+                with contextlib.redirect_stdout(explained):
+                    out.explain(mode="extended")
+                with pytest.raises(Exception, match="ITLAKE_PSEUDONYM_KEY") as mismatch:
+                    plates.select(hmac_sha256_col(F.col("plate"), b"not-the-servers-key")).collect()
+                sent = out._plan.to_proto(spark.client).SerializeToString()
+            finally:
+                spark.stop()
+        finally:
+            server.terminate()
+            server.wait(60)
+    haystacks = {
+        "plan sent over Connect": sent,
+        "explain over Connect": explained.getvalue().encode(),
+        "mismatch error": str(mismatch.value).encode(),
+        "server log": server_log.read_bytes(),
+    }
+    assert "hmac_sha256" in explained.getvalue()
+    found = leaks(haystacks, secret_forms(key.encode()))
+    assert not found, "the key can be read from:\n" + "\n".join(found)
