@@ -151,6 +151,63 @@ class TemporalCoverage(_Strict):
         return self
 
 
+def _check_duration(value: str) -> str:
+    if not re.match(DURATION_PATTERN, value):
+        raise ValueError(f"{value!r} is not an ISO-8601 duration such as P2Y or P90D")
+    return value
+
+
+def duration_parts(value: str) -> tuple[int, int, int]:
+    """(years, months, days) of an ISO-8601 duration of DURATION_PATTERN; a week is 7 days."""
+    years, months, weeks, days = (
+        int(part[:-1]) if part else 0 for part in re.match(DURATION_PATTERN, value).groups()
+    )
+    return years, months, weeks * 7 + days
+
+
+def before(day: date, duration: str) -> date:
+    """The date `duration` before `day`, by the calendar (P1M before 31 March is 28 or 29 February)."""
+    import calendar
+    from datetime import timedelta
+
+    years, months, days = duration_parts(duration)
+    month_index = day.year * 12 + day.month - 1 - years * 12 - months
+    year, month = divmod(month_index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last)) - timedelta(days=days)
+
+
+def approximate_days(duration: str) -> int:
+    """A duration in days, a year as 365 and a month as 30: for comparing two durations."""
+    years, months, days = duration_parts(duration)
+    return years * 365 + months * 30 + days
+
+
+class Retention(_Strict):
+    """How long each layer keeps a resource's data, as ISO-8601 durations.
+
+    `landing` (the files as received) and `bronze` (their raw records, and the quarantined ones)
+    belong to resources with a feed; the table's own layer (`silver`, `gold` or `open`) is always
+    given. Raw data is kept no longer than the table made from it. `time_travel` is how far back
+    VACUUM leaves older versions of a table readable."""
+
+    landing: str | None = None
+    bronze: str | None = None
+    silver: str | None = None
+    gold: str | None = None
+    open: str | None = None
+    time_travel: str = "P7D"
+
+    @field_validator("landing", "bronze", "silver", "gold", "open", "time_travel")
+    @classmethod
+    def _iso_duration(cls, value: str | None) -> str | None:
+        return value if value is None else _check_duration(value)
+
+    def of(self, layer: str) -> str | None:
+        """The retention of `layer`; quarantine holds raw records, so it keeps bronze's."""
+        return getattr(self, "bronze" if layer == "quarantine" else layer, None)
+
+
 class Contact(_Strict):
     name: str = Field(min_length=1)
     email: str = Field(pattern=EMAIL_PATTERN)
@@ -220,7 +277,7 @@ with warnings.catch_warnings():
         temporal_coverage: TemporalCoverage
         related: list[str] = []
         contact: Contact
-        retention: str
+        retention: Retention
         layer: Literal["silver", "gold", "open"]
         table: str
         poll: Poll | None = None
@@ -232,13 +289,6 @@ with warnings.catch_warnings():
                 ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError):
                 raise ValueError(f"{value!r} is not an IANA time zone") from None
-            return value
-
-        @field_validator("retention")
-        @classmethod
-        def _iso_duration(cls, value: str) -> str:
-            if not re.match(DURATION_PATTERN, value):
-                raise ValueError(f"{value!r} is not an ISO-8601 duration such as P2Y or P90D")
             return value
 
         @field_validator("related")
@@ -263,6 +313,7 @@ with warnings.catch_warnings():
                 )
             if self.poll is not None and self.feed is None:
                 problems.append(("poll", "a derived table (feed null) is not polled"))
+            problems += self._retention_problems()
             if self.code in self.related:
                 problems.append(("related", "an entry is not related to itself"))
             if len(set(self.related)) != len(self.related):
@@ -277,6 +328,31 @@ with warnings.catch_warnings():
             if problems:
                 raise Problems(problems)
             return self
+
+        def _retention_problems(self) -> list[tuple[str, str]]:
+            kept = self.retention
+            problems = []
+            for layer in ("silver", "gold", "open"):
+                if layer == self.layer and kept.of(layer) is None:
+                    problems.append((f"retention.{layer}", f"a {layer} table needs its retention"))
+                elif layer != self.layer and kept.of(layer) is not None:
+                    problems.append((f"retention.{layer}", f"the entry's table is {self.layer}, not {layer}"))
+            for raw in ("landing", "bronze"):
+                if self.feed is None and kept.of(raw) is not None:
+                    problems.append((f"retention.{raw}", "a derived table (feed null) has no raw data"))
+                elif self.feed is not None and kept.of(raw) is None:
+                    needed = "a resource with a feed needs its raw data's retention"
+                    problems.append((f"retention.{raw}", needed))
+                elif self.feed is not None and kept.of(self.layer) is not None:
+                    if approximate_days(kept.of(raw)) > approximate_days(kept.of(self.layer)):
+                        problems.append(
+                            (
+                                f"retention.{raw}",
+                                f"{kept.of(raw)} is longer than {self.layer} ({kept.of(self.layer)}): raw "
+                                "data is kept no longer than the table made from it",
+                            )
+                        )
+            return problems
 
         @property
         def family(self) -> str:

@@ -201,20 +201,54 @@ def test_contract_text_cut_at_an_unquoted_comma_fails_the_catalogue(catalog_copy
 def test_errors_are_collected_across_files(catalog_copy):
     edit(catalog_copy / "03.02.001_taxi_gps.yaml", lambda e: e.update(update_cycle="fortnightly"))
     edit(
-        catalog_copy / "04.01.001_waybill.yaml", lambda e: e.update(table="gold.waybill", retention="2 years")
+        catalog_copy / "04.01.001_waybill.yaml",
+        lambda e: e.update(table="gold.waybill", retention={**e["retention"], "bronze": "2 years"}),
     )
     errors = [line.removeprefix(f"{catalog_copy}/") for line in errors_of(catalog_copy)]
     assert errors == [
         "03.02.001_taxi_gps.yaml: update_cycle: 'fortnightly' is not one of "
         "realtime, 5min, hourly, daily, weekly, monthly, yearly",
-        "04.01.001_waybill.yaml: retention: '2 years' is not an ISO-8601 duration such as P2Y or P90D",
+        "04.01.001_waybill.yaml: retention.bronze: '2 years' is not an ISO-8601 duration such as P2Y or P90D",
     ]
     # table is checked once the fields parse
-    edit(catalog_copy / "04.01.001_waybill.yaml", lambda e: e.update(retention="P3Y"))
+    edit(catalog_copy / "04.01.001_waybill.yaml", lambda e: e["retention"].update(bronze="P90D"))
     edit(catalog_copy / "03.02.001_taxi_gps.yaml", lambda e: e.update(update_cycle="5min"))
     assert [line.removeprefix(f"{catalog_copy}/") for line in errors_of(catalog_copy)] == [
         "04.01.001_waybill.yaml: table: 'gold.waybill' should be 'silver.waybill'"
     ]
+
+
+def test_retention_per_layer(catalog, catalog_copy):
+    taxi = catalog.get("taxi_gps").retention
+    assert (taxi.landing, taxi.bronze, taxi.silver, taxi.time_travel) == ("P30D", "P90D", "P2Y", "P7D")
+    assert taxi.of("quarantine") == "P90D"  # quarantined rows are raw records, kept as bronze
+    assert catalog.get("taxi_trip").retention.gold == "P5Y"
+    gps, trip = catalog_copy / "03.02.001_taxi_gps.yaml", catalog_copy / "03.02.002_taxi_trip.yaml"
+    edit(gps, lambda e: e["retention"].update(landing="P3Y", silver=None))
+    edit(trip, lambda e: e["retention"].update(bronze="P1D", silver="P1Y"))
+    errors = [line.removeprefix(f"{catalog_copy}/") for line in errors_of(catalog_copy)]
+    assert errors == [
+        "03.02.001_taxi_gps.yaml: retention.silver: a silver table needs its retention",
+        "03.02.002_taxi_trip.yaml: retention.silver: the entry's table is gold, not silver",
+        "03.02.002_taxi_trip.yaml: retention.bronze: a derived table (feed null) has no raw data",
+    ]
+    edit(catalog_copy / "03.02.002_taxi_trip.yaml", lambda e: e.update(retention={"gold": "P5Y"}))
+    edit(catalog_copy / "03.02.001_taxi_gps.yaml", lambda e: e["retention"].update(silver="P2Y"))
+    assert [line.removeprefix(f"{catalog_copy}/") for line in errors_of(catalog_copy)] == [
+        "03.02.001_taxi_gps.yaml: retention.landing: P3Y is longer than silver (P2Y): raw data is kept "
+        "no longer than the table made from it"
+    ]
+
+
+def test_retention_cutoffs_follow_the_calendar():
+    from datetime import date
+
+    from itlake.catalog import before
+
+    assert before(date(2026, 3, 31), "P1M") == date(2026, 2, 28)
+    assert before(date(2024, 2, 29), "P1Y") == date(2023, 2, 28)
+    assert before(date(2026, 12, 7), "P90D") == date(2026, 9, 8)
+    assert before(date(2026, 12, 7), "P1Y2M1W") == date(2025, 9, 30)
 
 
 def test_duplicate_code_fails(catalog_copy):

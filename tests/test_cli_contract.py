@@ -41,6 +41,8 @@ REPORTING = {
     "portal build",
     "sharing tables",
     "sharing enable-cdf",
+    "security retention",
+    "erase",
     "sharing add-recipient",
     "security scan",
     "sql",

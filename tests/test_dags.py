@@ -23,6 +23,7 @@ EXPECTED = {
     "itlake_maas",
     "itlake_publish",
     "itlake_gold_mobility",
+    "itlake_maintenance",
 }
 
 

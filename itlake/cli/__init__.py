@@ -11,6 +11,7 @@ itlake quality report [DATASET] | itlake quality docs
 itlake maas report [--date YYYY-MM-DD] [--top N] [--level district|h3_r8]
 itlake portal build | itlake serve | itlake sharing tables | add-recipient NAME --share S --profile F
 itlake security scan [PATH...]
+itlake erase --identifier VALUE --resource CODE_OR_NAME
 itlake sql "SELECT ..." [--engine spark|fast] [--version N | --as-of TIME] [--format csv] [--out FILE]
 
 Every command that reports takes --json. Exit status: 0 ok, 1 refused or failed checks, 2 usage
@@ -28,6 +29,7 @@ from itlake.cli.collect import collect as collect_command
 from itlake.cli.demo import app as demo_app
 from itlake.cli.demo_run import run as demo_run
 from itlake.cli.engine import app as engine_app
+from itlake.cli.erase import erase as erase_command
 from itlake.cli.ingest import ingest as ingest_command
 from itlake.cli.maas import app as maas_app
 from itlake.cli.output import JSON_HELP, print_json
@@ -75,6 +77,7 @@ app.command(help="Serve the portal, the releases and the Delta Sharing endpoint 
 app.command("sql")(sql_command)
 app.command("ingest")(ingest_command)
 app.command("collect")(collect_command)
+app.command("erase")(erase_command)
 console = Console()
 
 

@@ -5,7 +5,7 @@
 It starts the warm engine (itlake/lake/engine.py) unless one answers already, so that every task
 attaches to it instead of starting a JVM; generates the city into ./demo-city (the inbox);
 migrates Airflow's SQLite database; runs each DAG with `airflow dags test` for the demo date (the
-three ingest families, gold, publish, MaaS, then the catalogue), showing DAG i of N,
+three ingest families, gold, publish, MaaS, the lake's maintenance, then the catalogue), showing DAG i of N,
 the task running and the elapsed time; then prints every lake table with its row count, the
 ledger, the quality status and where the outputs are, and the total time. The engine it started
 is stopped at the end, also after a failure. Each DAG's log is kept in .airflow/demo-logs/.
@@ -49,6 +49,7 @@ DAGS = [
     ("itlake_gold_mobility", Part.gold),
     ("itlake_publish", Part.publish),
     ("itlake_maas", Part.maas),
+    ("itlake_maintenance", Part.maas),
     ("itlake_catalog", Part.publish),
 ]
 # Wide enough for the summary tables when the output is a log file rather than a terminal.

@@ -1,4 +1,5 @@
-"""`itlake security scan`: look for personal identifiers in everything the lake lets out.
+"""`itlake security scan`: look for personal identifiers in everything the lake lets out;
+`itlake security retention`: personal data the lake keeps past the catalogue's retention.
 
 By default it reads every file under {lake}/open (the release folders, the open Delta tables and
 the portal) and every other table the Delta Sharing server offers (itlake/sharing/shares.py), all
@@ -8,6 +9,7 @@ and other binary files are counted as not read.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
@@ -91,4 +93,33 @@ def scan(
         f"[red]✗[/] {len(report.findings)} personal identifiers found"
         + (f" ({more} not shown)" if more > 0 else "")
     )
+    raise typer.Exit(FAILED)
+
+
+@app.command()
+def retention(
+    logical_date: str = typer.Option(None, "--date", help="the day to check against (default: today)"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """List landing files and bronze or quarantined rows with personal data kept past their retention."""
+    from datetime import date
+
+    from itlake.catalog import load_catalog
+    from itlake.maintenance import overdue_personal_data
+
+    day = date.fromisoformat(logical_date) if logical_date else date.today()
+    overdue = overdue_personal_data(load_catalog(), day)
+    if as_json:
+        print_json([asdict(item) for item in overdue])
+        if overdue:
+            raise typer.Exit(FAILED)
+        return
+    if not overdue:
+        console.print(f"[green]✓[/] no personal data kept past its retention on {day}")
+        return
+    table = Table("where", "resource", "retention", "before", "kept", title="personal data past retention")
+    for item in overdue:
+        table.add_row(item.where, item.code, item.retention, str(item.cutoff), f"{item.count:,} {item.unit}")
+    console.print(table)
+    console.print(f"[red]✗[/] {len(overdue)} places keep personal data past retention (itlake_maintenance)")
     raise typer.Exit(FAILED)
