@@ -22,6 +22,8 @@ from datetime import date
 from functools import partial
 from typing import Any
 
+from itlake.maas import TABLES as MAAS_TABLES
+
 
 @dataclass(frozen=True)
 class StepResult:
@@ -155,19 +157,7 @@ DERIVED = (
     ),
     Step("gold_smartcard_trips", "itlake_gold_mobility", ("smartcard_trip",), _smartcard_trips),
     Step("maas_taxi_balance", "itlake_maas", ("maas_taxi_zone_hour",), _taxi_balance),
-    Step(
-        "maas_tables",
-        "itlake_maas",
-        (
-            "demand_zone_interval",
-            "supply_zone_interval",
-            "balance_zone_interval",
-            "request_vehicle_match",
-            "match_kpi",
-            "od_service_options",
-        ),
-        _maas_tables,
-    ),
+    Step("maas_tables", "itlake_maas", MAAS_TABLES, _maas_tables),
 )
 
 

@@ -27,6 +27,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from itlake.geo.zones import with_zone
+from itlake.maas import TABLES
 from itlake.maas import inputs as sources
 from itlake.maas.balance import build_balance
 from itlake.maas.demand import bike_departures, build_demand, demand_events, transit_boardings
@@ -39,15 +40,6 @@ from itlake.maas.supply import bike_supply, build_supply, idle_fixes, taxi_suppl
 from itlake.maas.timetable import active_trips, departures
 
 log = logging.getLogger("itlake.maas.build")
-
-TABLES = (
-    "demand_zone_interval",
-    "supply_zone_interval",
-    "balance_zone_interval",
-    "request_vehicle_match",
-    "match_kpi",
-    "od_service_options",
-)
 
 
 @dataclass
