@@ -50,10 +50,20 @@ BATCH_MAX_FILES = 500
 BATCH_MAX_BYTES = 256 * 1024 * 1024
 
 
-class BatchRefusedError(FeedError):
-    """Files that were refused; the other files of the call were ingested, the refused files'
-    rows are in quarantine (or never left landing), and the ledger says why. `rows` holds the
-    ledger rows of every file of the call."""
+class FileRefusedError(FeedError):
+    """Files refused whole before bronze (unreadable, the wrong layout, an ERROR notice); the other
+    files of the call were ingested, and the ledger says why. `rows` holds the ledger rows of
+    every file of the call."""
+
+    def __init__(self, message: str, rows: list[LedgerRow] | None = None):
+        super().__init__(message)
+        self.rows = rows or []
+
+
+class BatchRefusedError(RuntimeError):
+    """Files that were read, and whose rows are all held in quarantine (over the contract's
+    threshold, or failing the quality gate); the other files of the call were ingested. `rows`
+    holds the ledger rows of every file of the call."""
 
     def __init__(self, message: str, rows: list[LedgerRow] | None = None):
         super().__init__(message)
@@ -164,8 +174,9 @@ def ingest_paths(
     spark, entry, paths: list[Path], logical_date: date, work: Plan | None = None
 ) -> list[LedgerRow]:
     """Ingest the files in batches; returns the ledger rows of every file (those ingested before
-    included, with status already_ingested; they are not written again). Raises
-    BatchRefusedError, after every batch is done, when a file was refused."""
+    included, with status already_ingested; they are not written again). After every batch is
+    done, raises BatchRefusedError when a file's rows were held in quarantine, else
+    FileRefusedError when a file was refused before bronze."""
     work = work or plan(entry, paths, logical_date)
     feed = get_feed(entry.feed)
     rows = list(work.already)
@@ -173,13 +184,16 @@ def ingest_paths(
     for batch in work.batches(max_files=max_files):
         rows.extend(ingest_batch(spark, entry, feed, batch, logical_date))
     refused = [r for r in rows if r.status == "refused"]
+    held = [r for r in refused if r.rows_read]
+    if held:
+        raise BatchRefusedError("; ".join(dict.fromkeys(r.message for r in held)), rows)
     if refused:
-        raise BatchRefusedError("; ".join(dict.fromkeys(r.message for r in refused)), rows)
+        raise FileRefusedError("; ".join(dict.fromkeys(r.message for r in refused)), rows)
     return rows
 
 
 def ingest_file(spark, entry, path: Path, logical_date: date) -> list[LedgerRow]:
-    """One file: its ledger rows (raises BatchRefusedError when it was refused)."""
+    """One file: its ledger rows (raises FileRefusedError or BatchRefusedError when it was refused)."""
     return ingest_paths(spark, entry, [Path(path)], logical_date)
 
 

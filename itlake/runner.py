@@ -43,6 +43,7 @@ def execute(name: str, body: Callable, args, *, stop_session: bool) -> dict:
     it failed. In production mode a missing secret fails the job before the session is built."""
     from itlake.config import MissingSecretError, get_settings
     from itlake.feeds.base import FeedError
+    from itlake.ingest import BatchRefusedError
     from itlake.lake.session import drop_attached, get_spark
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -64,7 +65,8 @@ def execute(name: str, body: Callable, args, *, stop_session: bool) -> dict:
         else:
             # An unexpected failure: the task log keeps the traceback, the result the message.
             error = str(err) or type(err).__name__
-            log.error("%s failed: %s", name, error, exc_info=not isinstance(err, FeedError))
+            refusal = isinstance(err, (FeedError, BatchRefusedError))
+            log.error("%s failed: %s", name, error, exc_info=not refusal)
         return {"job": name, "ok": False, "error": error}
     finally:
         if stop_session and spark is not None:

@@ -51,7 +51,7 @@ def ingest(
     day = logical_day(logical_date)
     entry = check_ingest_arguments(resource, paths)
     require_secrets(console)
-    from itlake.ingest import BatchRefusedError, plan
+    from itlake.ingest import BatchRefusedError, FileRefusedError, plan
     from itlake.lake.session import get_spark
     from itlake.pipeline import ROW_COUNTS, ingest_planned, ledger_result
 
@@ -62,7 +62,7 @@ def ingest(
         if work.arrivals:
             try:
                 rows = ingest_planned(get_spark("itlake-cli-ingest"), entry, work, day)["ledger"]
-            except BatchRefusedError as err:
+            except (BatchRefusedError, FileRefusedError) as err:
                 rows = ledger_result(entry, err.rows)["ledger"]
         else:
             rows = ledger_result(entry, rows)["ledger"]
