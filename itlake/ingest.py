@@ -175,20 +175,25 @@ def ingest_paths(
 ) -> list[LedgerRow]:
     """Ingest the files in batches; returns the ledger rows of every file (those ingested before
     included, with status already_ingested; they are not written again). After every batch is
-    done, raises BatchRefusedError when a file's rows were held in quarantine, else
-    FileRefusedError when a file was refused before bronze."""
+    done, raises BatchRefusedError when a file's rows were held in quarantine; else, when files
+    were refused before bronze, the refusal of the one file (a FeedError such as
+    BiometricDataRefused) or a FileRefusedError naming them all; each carries `rows`."""
     work = work or plan(entry, paths, logical_date)
     feed = get_feed(entry.feed)
     rows = list(work.already)
+    refusals: list[FeedError] = []
     max_files = 1 if getattr(feed, "one_file_per_batch", False) else BATCH_MAX_FILES
     for batch in work.batches(max_files=max_files):
-        rows.extend(ingest_batch(spark, entry, feed, batch, logical_date))
-    refused = [r for r in rows if r.status == "refused"]
-    held = [r for r in refused if r.rows_read]
+        rows.extend(ingest_batch(spark, entry, feed, batch, logical_date, refusals))
+    held = [r for r in rows if r.status == "refused" and r.rows_read]
     if held:
         raise BatchRefusedError("; ".join(dict.fromkeys(r.message for r in held)), rows)
-    if refused:
-        raise FileRefusedError("; ".join(dict.fromkeys(r.message for r in refused)), rows)
+    if len(refusals) == 1:
+        # One file refused: its own error (BiometricDataRefused, a header error...), with the rows.
+        refusals[0].rows = rows
+        raise refusals[0]
+    if refusals:
+        raise FileRefusedError("; ".join(dict.fromkeys(str(e) for e in refusals)), rows)
     return rows
 
 
@@ -197,8 +202,11 @@ def ingest_file(spark, entry, path: Path, logical_date: date) -> list[LedgerRow]
     return ingest_paths(spark, entry, [Path(path)], logical_date)
 
 
-def ingest_batch(spark, entry, feed, batch: list[Arrival], logical_date: date) -> list[LedgerRow]:
-    """Land, read and check every file of the batch, then promote each table once for all of them."""
+def ingest_batch(
+    spark, entry, feed, batch: list[Arrival], logical_date: date, refusals: list[FeedError]
+) -> list[LedgerRow]:
+    """Land, read and check every file of the batch, then promote each table once for all of them;
+    the errors of the files refused before bronze are added to `refusals`."""
     from itlake.lake.notices import record_notices
     from itlake.lake.system import record_ledger
     from itlake.promote import finish, promote_batch
@@ -216,6 +224,7 @@ def ingest_batch(spark, entry, feed, batch: list[Arrival], logical_date: date) -
                 raise FeedError(f"{arrival.ctx.source_file}: {summary(blocking)}")
         except FeedError as err:
             refused.append(finish(replace(arrival.ledger, status="refused", message=str(err))))
+            refusals.append(err)
             continue
         received.append((arrival, raw_tables))
     record_notices(spark, found, feed=entry.feed, logical_date=logical_date)

@@ -9,7 +9,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from itlake.catalog import load_catalog
-from itlake.ingest import FileRefusedError, ingest_paths, plan
+from itlake.feeds import FeedError
+from itlake.ingest import ingest_paths, plan
 from itlake.lake.delta import read_table
 from itlake.lake.paths import table_path
 from itlake.lake.system import read_system
@@ -35,7 +36,8 @@ def test_a_corrupt_file_in_a_batch_of_20_is_refused_alone(spark, lake, tmp_path)
     # File 7 is not the feed: another header, so its parser refuses it whole.
     files[7].write_text("id,when,x,y\n1,2,3,4\n", encoding="utf-8")
 
-    with pytest.raises(FileRefusedError, match="taxi_gps_07.csv") as refused:
+    # The one refused file's own error, with the ledger rows of the 20.
+    with pytest.raises(FeedError, match="taxi_gps_07.csv") as refused:
         ingest_paths(spark, entry, files, DAY)
 
     rows = {r.source_file: r for r in refused.value.rows}

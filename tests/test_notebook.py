@@ -54,6 +54,7 @@ def write_tiny_lake(root: Path) -> None:
             "distance_m": distance_m,
             "duration_s": duration_s,
             "fix_count": duration_s // 60 + 1,
+            "complete": True,
         }
         for trip_id, pickup, zone, distance_m, duration_s in TRIPS
     ]

@@ -92,6 +92,7 @@ def trip_rows():
             "distance_m": 1000.0,
             "duration_s": 0,
             "fix_count": 2,
+            "complete": True,
         }
         for i, (t, o, d) in enumerate(cells)
     ]

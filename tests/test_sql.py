@@ -22,7 +22,7 @@ DAY = date(2026, 11, 27)
 TRIP_SCHEMA = (
     "trip_id string, vehicle_id string, trip_date date, pickup_time timestamp, dropoff_time timestamp, "
     "pickup_lon double, pickup_lat double, dropoff_lon double, dropoff_lat double, pickup_zone_id string, "
-    "dropoff_zone_id string, distance_m double, duration_s long, fix_count int"
+    "dropoff_zone_id string, distance_m double, duration_s long, fix_count int, complete boolean"
 )
 
 
@@ -33,7 +33,7 @@ def at(hour: int, minute: int = 0) -> datetime:
 def trip(trip_id, zone, start, minutes, distance_m, dropoff_zone):
     end = start + timedelta(minutes=minutes)
     return (trip_id, f"veh-{trip_id}", DAY, start, end, 114.05, 22.54, 114.06, 22.55, zone, dropoff_zone,
-            distance_m, minutes * 60, minutes + 1)  # fmt: skip
+            distance_m, minutes * 60, minutes + 1, True)  # fmt: skip
 
 
 V0 = [
@@ -188,7 +188,7 @@ def test_unknown_names_list_close_matches(qlake):
         resolve("SELECT * FROM `03.02.020`", root=qlake["root"])
     with pytest.raises(
         UnknownTableError,
-        match=r"has 13 tables; name one: `03\.01\.001\.gtfs_agency`, `03\.01\.001\.gtfs_stop`",
+        match=r"has 14 tables; name one: `03\.01\.001\.gtfs_agency`, `03\.01\.001\.gtfs_stop`",
     ):
         resolve("SELECT * FROM `03.01.001`", root=qlake["root"])
     with pytest.raises(UnknownTableError, match=r"silver\.waybill is catalogue entry 04\.01\.001, which"):

@@ -51,7 +51,8 @@ def ingest(
     day = logical_day(logical_date)
     entry = check_ingest_arguments(resource, paths)
     require_secrets(console)
-    from itlake.ingest import BatchRefusedError, FileRefusedError, plan
+    from itlake.feeds import FeedError
+    from itlake.ingest import BatchRefusedError, plan
     from itlake.lake.session import get_spark
     from itlake.pipeline import ROW_COUNTS, ingest_planned, ledger_result
 
@@ -62,8 +63,8 @@ def ingest(
         if work.arrivals:
             try:
                 rows = ingest_planned(get_spark("itlake-cli-ingest"), entry, work, day)["ledger"]
-            except (BatchRefusedError, FileRefusedError) as err:
-                rows = ledger_result(entry, err.rows)["ledger"]
+            except (BatchRefusedError, FeedError) as err:
+                rows = ledger_result(entry, getattr(err, "rows", work.already))["ledger"]
         else:
             rows = ledger_result(entry, rows)["ledger"]
         results = [*unreadable, *per_file(files, rows)]
