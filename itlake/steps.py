@@ -162,8 +162,11 @@ DERIVED = (
 
 
 def all_steps(catalog) -> list[Step]:
-    """Every step: the gold and MaaS ones, then one per open dataset the catalogue releases."""
+    """Every step of the catalogue: the gold and MaaS steps whose entries it holds, then one per
+    open dataset it releases (a catalogue folder may hold only part of the resources)."""
     from itlake.publish.datasets import releasable
+
+    names = {entry.name for entry in catalog}
 
     published = [
         Step(
@@ -174,7 +177,7 @@ def all_steps(catalog) -> list[Step]:
         )
         for entry in releasable(catalog)
     ]
-    return [*DERIVED, *published]
+    return [*(s for s in DERIVED if names.issuperset(s.builds)), *published]
 
 
 def get_step(name: str, catalog=None) -> Step:
