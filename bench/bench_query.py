@@ -47,7 +47,8 @@ def write_trips(root, rows: int) -> None:
             CASE WHEN i % 40 = 0 THEN NULL ELSE (440303 + (i // 7) % 10)::VARCHAR END AS dropoff_zone_id,
             (duration * (4.0 + (i % 9))) AS distance_m,
             duration::BIGINT AS duration_s,
-            (duration // 60 + 1)::INTEGER AS fix_count
+            (duration // 60 + 1)::INTEGER AS fix_count,
+            TRUE AS complete
         FROM (
             SELECT i, 300 + (hash(i + 4) % 2100)::BIGINT AS duration,
                    TIMESTAMPTZ '2026-11-17 16:00:00+00' + to_days((i % {DAYS})::INTEGER)
