@@ -96,15 +96,17 @@ def port_open(port: int, host: str = "127.0.0.1", timeout_s: float = 0.5) -> boo
 
 def answers(url: str) -> bool:
     """True when a session attached at `url` runs a query (the port alone opens before Delta loads)."""
-    from itlake.lake.session import remote_session
+    from itlake.lake.session import connect_mode, remote_session
 
-    try:
-        session = remote_session(url, "itlake-engine-health")
-        ok = session.sql("SELECT 1 AS one").collect()[0]["one"] == 1
-        session.stop()
-        return ok
-    except Exception:
-        return False
+    # A health check leaves this process as it was: a local session keeps working after it.
+    with connect_mode():
+        try:
+            session = remote_session(url, "itlake-engine-health")
+            ok = session.sql("SELECT 1 AS one").collect()[0]["one"] == 1
+            session.stop()
+            return ok
+        except Exception:
+            return False
 
 
 def server_command(port: int) -> list[str]:

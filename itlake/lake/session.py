@@ -10,10 +10,12 @@ ITLAKE_IVY_DIR, so later runs start without the network.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import sys
+from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlparse
@@ -56,6 +58,8 @@ def spark_conf(app_name: str = "itlake") -> dict[str, str]:
     }
 
 
+# What `SparkSession.builder.remote()` sets: pyspark.sql.functions then build Connect columns.
+CONNECT_MODE = "SPARK_CONNECT_MODE_ENABLED"
 # Settings a Connect session sets for itself; the rest are the server's (fixed at its start).
 SESSION_CONF = ("spark.sql.session.timeZone", "spark.sql.shuffle.partitions")
 
@@ -80,6 +84,20 @@ def submit_env() -> dict[str, str]:
     return {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
 
 
+@contextlib.contextmanager
+def connect_mode() -> Iterator[None]:
+    """Spark Connect columns for the duration (what `remote_session` turns on for the whole
+    process), then the process's own mode again."""
+    before = os.environ.get(CONNECT_MODE)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(CONNECT_MODE, None)
+        else:
+            os.environ[CONNECT_MODE] = before
+
+
 def remote_session(url: str, app_name: str = "itlake"):
     """A new Spark Connect session on the engine at `url` (never one shared with another caller).
 
@@ -97,8 +115,7 @@ def remote_session(url: str, app_name: str = "itlake"):
         raise EngineNotRunningError(
             f"no Spark engine answers at {url} (ITLAKE_SPARK_REMOTE): start it with `itlake engine start`"
         ) from None
-    # What `SparkSession.builder.remote()` sets: pyspark.sql.functions then build Connect columns.
-    os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    os.environ[CONNECT_MODE] = "1"
     builder = RemoteSparkSession.builder.remote(url).appName(app_name)
     conf = spark_conf(app_name)
     for key in SESSION_CONF:
@@ -112,8 +129,12 @@ _attached = None
 
 
 def drop_attached() -> None:
-    """Forget this process's engine session (its engine went away); the next get_spark attaches anew."""
+    """Close this process's engine session (its engine went away, or the caller is done with it),
+    so that it is no longer the active one; the next get_spark attaches anew."""
     global _attached
+    if _attached is not None:
+        with contextlib.suppress(Exception):  # an engine that went away cannot release it
+            _attached.stop()
     _attached = None
 
 
