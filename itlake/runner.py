@@ -55,7 +55,8 @@ def execute(name: str, body: Callable, args, *, stop_session: bool) -> dict:
         return {"job": name, "ok": False, "error": f"stopped at start: {err}"}
     spark = None
     try:
-        spark = get_spark(f"itlake-{name}")
+        # A step job's application is named for its step (`itlake-gold_taxi_trips`).
+        spark = get_spark(f"itlake-{getattr(args, 'step', None) or name}")
         result = body(spark, args)
     except Exception as err:
         error = engine_error(err)
