@@ -121,6 +121,10 @@ def test_over_spark_connect_the_key_stays_in_the_servers_environment(tmp_path, m
 
     import pyspark
 
+    # The client turns on Spark Connect for the whole process; monkeypatch turns it off again
+    # afterwards, so that the tests after this one keep their local session.
+    monkeypatch.setenv("SPARK_CONNECT_MODE_ENABLED", "1")
+    monkeypatch.delenv("SPARK_REMOTE", raising=False)
     key = f"connect-probe-{secrets.token_hex(16)}"
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
