@@ -198,7 +198,7 @@ def ingest_paths(
 
 
 def ingest_file(spark, entry, path: Path, logical_date: date) -> list[LedgerRow]:
-    """One file: its ledger rows (raises FileRefusedError or BatchRefusedError when it was refused)."""
+    """One file: its ledger rows (raises its FeedError, or BatchRefusedError, when it was refused)."""
     return ingest_paths(spark, entry, [Path(path)], logical_date)
 
 
