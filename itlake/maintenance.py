@@ -17,9 +17,12 @@ Then every Delta table with at least SMALL_FILES files averaging under SMALL_FIL
 compacted (OPTIMIZE, bin-packing), VACUUM deletes the files no version within
 `retention.time_travel` needs, and a table whose last checkpoint is behind its version gets one.
 
-Everything is SQL on the session (`DELETE FROM delta.\\`path\\``, `OPTIMIZE`, `VACUUM ... RETAIN n
-HOURS`, `DESCRIBE DETAIL`), so it runs the same over Spark Connect; checkpoints are written with the
-`deltalake` package, as Delta's SQL has no checkpoint command.
+Every change is SQL on the session (`DELETE FROM delta.\\`path\\``, `OPTIMIZE`, `VACUUM ... RETAIN n
+HOURS`), so it runs the same over Spark Connect; checkpoints are written with the `deltalake`
+package, as Delta's SQL has no checkpoint command. What to do is decided before any of it: on a
+local lake the `deltalake` package reads each table's log in this process (its files and sizes,
+the rows past a cutoff, the files a VACUUM would delete), so a table with nothing to expire,
+compact or vacuum costs no Spark job.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from datetime import UTC, date, datetime
 
 from itlake.catalog import Catalog, CatalogEntry, approximate_days, before
 from itlake.contracts import load_contract
-from itlake.lake.delta import append_rows
+from itlake.lake.delta import append_rows, is_local
 from itlake.lake.paths import system_table_path, table_path
 from itlake.lake.storage import LakeStorage
 
@@ -103,8 +106,20 @@ def lake_tables(root: str | None = None) -> list[tuple[str, str, str]]:
     return found
 
 
+def delta_log(path: str):
+    """The table's log, read by `deltalake` in this process."""
+    from deltalake import DeltaTable
+
+    return DeltaTable(path.removeprefix("file:"))
+
+
 def table_detail(spark, path: str) -> tuple[int, int]:
     """(number of live files, their total bytes) of a Delta table."""
+    if is_local(path):
+        import pyarrow as pa
+
+        sizes = pa.table(delta_log(path).get_add_actions(flatten=True))["size_bytes"]
+        return len(sizes), sum(sizes.to_pylist())
     row = spark.sql(f"DESCRIBE DETAIL {quoted(path)}").select("numFiles", "sizeInBytes").first()
     return int(row.numFiles), int(row.sizeInBytes)
 
@@ -136,8 +151,11 @@ def keep_deleted_files(spark, path: str, hours: int) -> None:
     when it is 0 and otherwise keeps the table's `delta.deletedFileRetentionDuration` (7 days unless
     set), so a time-travel window other than 7 days is set on the table, once."""
     name = "delta.deletedFileRetentionDuration"
-    rows = spark.sql(f"SHOW TBLPROPERTIES {quoted(path)} ('{name}')").collect()
-    current = rows[0].value if rows else ""
+    if is_local(path):
+        current = delta_log(path).metadata().configuration.get(name, "")
+    else:
+        rows = spark.sql(f"SHOW TBLPROPERTIES {quoted(path)} ('{name}')").collect()
+        current = rows[0].value if rows else ""
     wanted = f"interval {hours} hours"
     if current == wanted or (hours == DELTA_DEFAULT_RETENTION_HOURS and not current.startswith("interval")):
         return
@@ -147,6 +165,8 @@ def keep_deleted_files(spark, path: str, hours: int) -> None:
 def vacuum(spark, path: str, hours: int, run: MaintenanceAction) -> MaintenanceAction:
     """VACUUM keeping `hours` of time travel; the row counts the table's data files before and after."""
     files_before = data_files(path)
+    if not _vacuum_would_delete(path, hours):
+        return run.done(files_before=files_before, files_after=files_before, detail=f"kept {hours} hours")
     if hours:
         keep_deleted_files(spark, path, hours)
     with retention_check_off(spark, hours):
@@ -154,11 +174,17 @@ def vacuum(spark, path: str, hours: int, run: MaintenanceAction) -> MaintenanceA
     return run.done(files_before=files_before, files_after=data_files(path), detail=f"kept {hours} hours")
 
 
+def _vacuum_would_delete(path: str, hours: int) -> bool:
+    """Whether a VACUUM keeping `hours` has any file to delete: removed files past the window, or
+    files of no version at all (a dry run of `deltalake` on a local lake; assumed so elsewhere)."""
+    if not is_local(path):
+        return True
+    return bool(delta_log(path).vacuum(hours, dry_run=True, enforce_retention_duration=False, full=True))
+
+
 def checkpoint(path: str, run: MaintenanceAction) -> MaintenanceAction | None:
     """A checkpoint at the table's version unless it has one there already; None when it had."""
-    from deltalake import DeltaTable
-
-    table = DeltaTable(path.removeprefix("file:"))
+    table = delta_log(path)
     version = table.version()
     storage = LakeStorage.for_uri(path)
     if storage.exists(f"{path}/_delta_log/{version:020d}.checkpoint.parquet"):
@@ -178,14 +204,39 @@ def compact(spark, path: str, run: MaintenanceAction) -> MaintenanceAction | Non
     return run.done(files_before=files, files_after=after, detail=detail)
 
 
-def delete_where(spark, path: str, condition: str, run: MaintenanceAction) -> MaintenanceAction | None:
-    """DELETE the rows matching `condition` (built from dates only); None when there are none."""
-    target = quoted(path)
-    expired = spark.sql(f"SELECT count(*) AS n FROM {target} WHERE {condition}").first().n
+@dataclass(frozen=True)
+class Expiry:
+    """The rows of a table past their retention: those whose `column` is before `cutoff` (a
+    timestamp at midnight UTC for the raw layers' arrival times, a date for a date partition)."""
+
+    column: str
+    cutoff: date | datetime
+
+    @property
+    def sql(self) -> str:
+        if isinstance(self.cutoff, datetime):
+            return f"`{self.column}` < TIMESTAMP '{self.cutoff:%Y-%m-%d %H:%M:%S}'"
+        return f"`{self.column}` < DATE '{self.cutoff.isoformat()}'"
+
+
+def expired_rows(path: str, expiry: Expiry) -> int:
+    """How many rows of the table are past `expiry`, read by `deltalake` in this process (the
+    files' statistics and partitions skip most of the table)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    dataset = delta_log(path).to_pyarrow_dataset()
+    limit = pa.scalar(expiry.cutoff, type=dataset.schema.field(expiry.column).type)
+    return dataset.count_rows(filter=ds.field(expiry.column) < limit)
+
+
+def delete_where(spark, path: str, expiry: Expiry, run: MaintenanceAction) -> MaintenanceAction | None:
+    """DELETE the rows past `expiry`; None when there are none."""
+    expired = expired_rows(path, expiry)
     if not expired:
         return None
-    spark.sql(f"DELETE FROM {target} WHERE {condition}").collect()
-    return run.done(rows_removed=int(expired), detail=condition)
+    spark.sql(f"DELETE FROM {quoted(path)} WHERE {expiry.sql}").collect()
+    return run.done(rows_removed=int(expired), detail=expiry.sql)
 
 
 def expire_landing(entry: CatalogEntry, logical_date: date, run_id: str) -> list[MaintenanceAction]:
@@ -210,21 +261,21 @@ def expire_landing(entry: CatalogEntry, logical_date: date, run_id: str) -> list
     return actions
 
 
-def expiry_condition(entry: CatalogEntry, layer: str, contract_name: str, logical_date: date) -> str | None:
-    """The SQL condition of the expired rows of one table, or None when it has no date to expire by."""
+def expiry_of(entry: CatalogEntry, layer: str, contract_name: str, logical_date: date) -> Expiry | None:
+    """The expired rows of one table, or None when it has no date to expire by."""
     kept = entry.retention.of(layer)
     if kept is None:
         return None
     cutoff = before(logical_date, kept)
     if layer in RAW_TIME_COLUMN:
-        return f"`{RAW_TIME_COLUMN[layer]}` < TIMESTAMP '{cutoff.isoformat()} 00:00:00'"
+        return Expiry(RAW_TIME_COLUMN[layer], datetime.combine(cutoff, datetime.min.time(), UTC))
     contract = load_contract(contract_name)
     if not contract.partition_by:
         return None
     column = next(c for c in contract.columns if c.name == contract.partition_by[0])
     if column.type != "date":
         return None
-    return f"`{column.name}` < DATE '{cutoff.isoformat()}'"
+    return Expiry(column.name, cutoff)
 
 
 def expire_tables(spark, catalog: Catalog, logical_date: date, run_id: str) -> list[MaintenanceAction]:
@@ -237,12 +288,12 @@ def expire_tables(spark, catalog: Catalog, logical_date: date, run_id: str) -> l
                 continue  # releases are versioned folders, withdrawn by the publication stage
             for contract_name in entry.schema:
                 path = table_path(layer, contract_name)
-                condition = expiry_condition(entry, layer, contract_name, logical_date)
-                if condition is None or not is_delta_table(path):
+                expiry = expiry_of(entry, layer, contract_name, logical_date)
+                if expiry is None or not is_delta_table(path):
                     continue
                 table = f"{layer}.{contract_name}"
                 run = MaintenanceAction(run_id, f"expire_{layer}", table, entry.code, logical_date)
-                done = delete_where(spark, path, condition, run)
+                done = delete_where(spark, path, expiry, run)
                 if done:
                     actions.append(done)
     return actions
@@ -306,10 +357,6 @@ def _personal_contracts(entry: CatalogEntry) -> list[str]:
 def overdue_personal_data(catalog: Catalog, logical_date: date) -> list[Overdue]:
     """Landing files and bronze or quarantined rows with personal data past their retention on
     `logical_date`: what the maintenance DAG should have deleted. Read with `deltalake`, no Spark."""
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-    from deltalake import DeltaTable
-
     found = []
     for entry in catalog.feeds():
         contracts = _personal_contracts(entry)
@@ -325,17 +372,15 @@ def overdue_personal_data(catalog: Catalog, logical_date: date) -> list[Overdue]
                     files = len(storage.files(folder, recursive=True))
                     where = f"landing.{entry.name}/{name}"
                     found.append(Overdue(where, entry.code, entry.retention.landing, cutoff, files, "files"))
-        for layer, column in RAW_TIME_COLUMN.items():
+        for layer in RAW_TIME_COLUMN:
             kept = entry.retention.of(layer)
-            cutoff_time = datetime.combine(before(logical_date, kept), datetime.min.time(), UTC)
             for name in contracts:
                 path = table_path(layer, name)
+                expiry = expiry_of(entry, layer, name, logical_date)
                 if not is_delta_table(path):
                     continue
-                dataset = DeltaTable(path.removeprefix("file:")).to_pyarrow_dataset()
-                limit = pa.scalar(cutoff_time, type=dataset.schema.field(column).type)
-                rows = dataset.count_rows(filter=ds.field(column) < limit)
+                rows = expired_rows(path, expiry)
                 if rows:
                     where = f"{layer}.{name}"
-                    found.append(Overdue(where, entry.code, kept, cutoff_time.date(), rows, "rows"))
+                    found.append(Overdue(where, entry.code, kept, expiry.cutoff.date(), rows, "rows"))
     return found

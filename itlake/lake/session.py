@@ -55,6 +55,9 @@ def spark_conf(app_name: str = "itlake") -> dict[str, str]:
         # Delta replays its log with a shuffle of this many partitions; 50 (the default) is far too
         # many tasks for a few small log files on two cores.
         "spark.databricks.delta.snapshotPartitions": os.environ.get("ITLAKE_DELTA_SNAPSHOT_PARTITIONS", "2"),
+        # VACUUM lists a table's folder with a job of this many tasks: 10,000 (the default) took
+        # about 10 s for each small table of the demo lake.
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(settings.shuffle_partitions),
     }
 
 
