@@ -46,7 +46,7 @@ from itlake.lake.notices import errors, summary
 from itlake.lake.paths import table_path
 from itlake.lake.system import LedgerRow, promoted_batches
 
-BATCH_MAX_FILES = 500
+BATCH_MAX_FILES = 1000
 BATCH_MAX_BYTES = 256 * 1024 * 1024
 
 

@@ -21,7 +21,15 @@ from pyspark.sql import functions as F
 
 from itlake.contracts import load_contract
 from itlake.feeds import BatchContext
-from itlake.lake.delta import append_arrow_batches, append_batches, merge_by_key, read_table, table_exists
+from itlake.lake.delta import (
+    append_arrow_batches,
+    append_batches,
+    key_bounds,
+    merge_by_key,
+    read_table,
+    table_exists,
+    within,
+)
 from itlake.lake.paths import table_path
 from itlake.lake.system import LedgerRow
 from itlake.quality.suites import Domain
@@ -103,7 +111,9 @@ def promote_batch(
 def _merge(ranked: DataFrame, contract, accepted: list[str], ledger: dict) -> None:
     """Count each file's inserted, updated and unchanged rows, then MERGE the batch's last row of
     each key; the frame of outcomes is kept for both, so silver is read once for the counts."""
-    outcome = _outcomes(ranked, contract, accepted).persist()
+    promoted = ranked.where(F.col("_rank") == 1).where(F.col("_batch_id").isin(accepted))
+    bounds = key_bounds(promoted, contract.primary_key)
+    outcome = _outcomes(promoted, contract, accepted, bounds).persist()
     try:
         fates = outcome.groupBy("_batch_id", "_fate", "_last").count().collect()
         for r in fates:
@@ -118,6 +128,8 @@ def _merge(ranked: DataFrame, contract, accepted: list[str], ledger: dict) -> No
             partition_by=contract.partition_by,
             compare=_compared(contract),
             source_rows=sum(r["count"] for r in fates if r["_last"]),
+            bounds=bounds,
+            new_keys_only=all(r["_fate"] == "inserted" for r in fates),
         )
     finally:
         outcome.unpersist()
@@ -305,26 +317,25 @@ def _row_hash(columns: list[str]):
     return F.xxhash64(*[F.col(f"`{c}`") for c in columns], *[F.isnull(F.col(f"`{c}`")) for c in columns])
 
 
-def _outcomes(ranked: DataFrame, contract, accepted: list[str]) -> DataFrame:
+def _outcomes(promoted: DataFrame, contract, accepted: list[str], bounds: dict) -> DataFrame:
     """The promoted rows of the accepted files, each with `_fate` (inserted: a key new to silver
     and to the earlier files of the batch; updated: it changes the key's row; unchanged: it
-    equals it) and `_last` (the batch's last row of its key, the one the MERGE writes)."""
+    equals it) and `_last` (the batch's last row of its key, the one the MERGE writes). Silver
+    is read within the batch's key `bounds` only."""
     keys = contract.primary_key
     compared = _compared(contract)
     order = _file_order(accepted)
     by_key = Window.partitionBy(*keys).orderBy("_order")
-    rows = (
-        ranked.where(F.col("_rank") == 1)
-        .where(F.col("_batch_id").isin(accepted))
-        .withColumns({"_order": order, "_hash": _row_hash(compared)})
-        .withColumns(
-            {"_prev_hash": F.lag("_hash").over(by_key), "_last": F.lead("_order").over(by_key).isNull()}
-        )
+    rows = promoted.withColumns({"_order": order, "_hash": _row_hash(compared)}).withColumns(
+        {"_prev_hash": F.lag("_hash").over(by_key), "_last": F.lead("_order").over(by_key).isNull()}
     )
     target_path = table_path(contract.layer, contract.name)
-    spark = ranked.sparkSession
+    spark = promoted.sparkSession
     if table_exists(spark, target_path):
-        target = read_table(spark, target_path).select(
+        target = read_table(spark, target_path)
+        if bounds:
+            target = target.where(within(bounds))
+        target = target.select(
             *[F.col(f"`{k}`").alias(f"_t_{k}") for k in keys],
             _row_hash(compared).alias("_t_hash"),
             F.lit(True).alias("_t_found"),

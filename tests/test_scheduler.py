@@ -11,6 +11,12 @@ freight family runs hourly, at the truck-position cycle) and the publish DAG rel
    The test waits for all three, then checks the tables against the ledger.
 2. `airflow backfill create` over three demo days of the freight DAG gives the same waybill
    tables (rows and a content hash) as running the ingest for each day in turn.
+3. Keeping pace with the taxi feed's 5-minute cadence: a run of the mobility DAG with nothing new
+   in the inbox is skipped, starts no Spark job on the engine (its REST API counts the jobs) and
+   emits no asset event; a file that lands next is ingested by the next run within the interval,
+   and its event runs gold again.
+
+Every task attaches to one warm engine (`itlake engine start`, on free ports), as in production.
 
 The demo days lie in the past, so the runs the scheduler makes on its own for today (the DAGs
 are unpaused) find an empty inbox and skip. Every process the test starts leads its own session,
@@ -36,6 +42,7 @@ from tests._services import (
     airflow,
     airflow_env,
     free_port,
+    run_group,
     session_members,
     wait_for_port,
 )
@@ -46,11 +53,13 @@ pytestmark = pytest.mark.slow
 
 DAY = date(2026, 3, 2)
 DAYS = [DAY + timedelta(days=n) for n in range(3)]
-PIPELINE = ["itlake_ingest_mobility", "itlake_gold", "itlake_publish"]
+MOBILITY = "itlake_ingest_mobility"
+PIPELINE = [MOBILITY, "itlake_gold", "itlake_publish"]
 FEEDS = ("taxi_gps", "waybill")
 # taxi GPS, taxi trips, OD taxi hourly (open data), waybills.
 ENTRIES = ("03.02.001", "03.02.002", "05.01.001", "04.01.001")
 RUNS_TIMEOUT = 2400  # seconds, from the start of the Airflow processes to the last successful run
+INTERVAL_S = 300  # the taxi feed's update cycle, which the mobility DAG runs at
 WAYBILL_TABLES = ("bronze/waybill", "silver/waybill", "silver/waybill_leg", "quarantine/waybill")
 
 
@@ -83,6 +92,27 @@ def _city(inbox: Path) -> None:
     (inbox / "manifest.json").write_text(json.dumps({**manifest, "files": kept}), encoding="utf-8")
 
 
+def _taxi_file_arriving(inbox: Path, seed: int) -> Path:
+    """Another taxi GPS file of DAY (a fleet of another seed), as the next 5-minute drop."""
+    from itlake.demo import generate_city
+
+    other = inbox.parent / f"arriving-{seed}"
+    generate_city(other, scale=0.05, seed=seed, date=DAY)
+    (source,) = (other / "taxi_gps" / DAY.isoformat()).glob("*.csv")
+    target = inbox / "taxi_gps" / DAY.isoformat() / f"arrived_{seed}_{source.name}"
+    shutil.copyfile(source, target)
+    return target
+
+
+def _engine_jobs(ui_port: int) -> int:
+    """Spark jobs the engine has run so far, from its REST API."""
+    base = f"http://127.0.0.1:{ui_port}/api/v1/applications"
+    with urllib.request.urlopen(base, timeout=60) as response:
+        (application,) = json.load(response)
+    with urllib.request.urlopen(f"{base}/{application['id']}/jobs", timeout=60) as response:
+        return len(json.load(response))
+
+
 class Api:
     def __init__(self, port: int):
         self.base = f"http://127.0.0.1:{port}"
@@ -102,11 +132,38 @@ class Api:
     def runs(self, dag_id: str) -> list[dict]:
         return self.call("GET", f"/dags/{dag_id}/dagRuns?limit=100")["dag_runs"]
 
+    def trigger(self, dag_id: str, logical_date: str, run_id: str) -> None:
+        run = self.call(
+            "POST", f"/dags/{dag_id}/dagRuns", {"logical_date": logical_date, "dag_run_id": run_id}
+        )
+        assert run["state"] == "queued"
+
+    def run(self, dag_id: str, run_id: str) -> dict | None:
+        """The run once it has ended (success or failed), else None."""
+        run = self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+        return run if run["state"] in ("success", "failed") else None
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        found = self.call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+        return {t["task_id"]: t["state"] for t in found}
+
+    def events(self, uri: str) -> int:
+        """Asset events of the asset `uri` so far."""
+        assets = self.call("GET", "/assets?limit=100")["assets"]
+        (asset,) = [a for a in assets if a["uri"] == uri]
+        return self.call("GET", f"/assets/events?asset_id={asset['id']}&limit=100")["total_entries"]
+
     def failing(self) -> list[str]:
         """Task instances that failed or wait for a retry, in any run of any DAG (the DAGs retry
         twice, a minute apart: waiting for that would hide the first failure for minutes)."""
         found = self.call("GET", "/dags/~/dagRuns/~/taskInstances?state=failed&state=up_for_retry")
         return [f"{t['dag_id']}.{t['task_id']} ({t['dag_run_id']})" for t in found["task_instances"]]
+
+
+def _seconds(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def _wait(condition, deadline: float, what: str, group: ProcessGroup, api: Api | None = None):
@@ -133,12 +190,19 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path, re
     home, lake, inbox = tmp_path / "airflow", tmp_path / "lake", tmp_path / "inbox"
     catalog = _catalog(tmp_path / "catalog")
     _city(inbox)
-    port = free_port()
+    port, engine_port, ui_port = free_port(), free_port(), free_port()
+    # The engine's Spark UI on a free port, for its REST API (spark-defaults.conf of SPARK_CONF_DIR).
+    spark_conf = tmp_path / "spark-conf"
+    spark_conf.mkdir()
+    (spark_conf / "spark-defaults.conf").write_text(f"spark.ui.port {ui_port}\n", encoding="utf-8")
     env = airflow_env(
         home,
         lake,
         inbox,
         ITLAKE_CATALOG_DIR=str(catalog),
+        ITLAKE_ENGINE_DIR=str(tmp_path / "engine"),
+        ITLAKE_ENGINE_PORT=str(engine_port),
+        ITLAKE_SPARK_REMOTE=f"sc://127.0.0.1:{engine_port}",
         AIRFLOW__CORE__EXECUTOR="LocalExecutor",
         # The log servers of the scheduler and the triggerer, on free ports rather than 8793/8794.
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
@@ -180,7 +244,11 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path, re
     # for a machine shared with other work, where the API server may take minutes to start and a
     # Spark job ten.
     deadline = time.monotonic() + RUNS_TIMEOUT
+    engine_env = {**env, "ITLAKE_SPARK_UI": "true", "SPARK_CONF_DIR": str(spark_conf)}
     try:
+        engine = run_group([str(BIN / "itlake"), "engine", "start"], engine_env, timeout=600)
+        assert engine.returncode == 0, engine.stdout[-3000:]
+        engine_pid = int((tmp_path / "engine" / "engine.pid").read_text())
         api_server = group.start(
             "api-server",
             [str(BIN / "airflow"), "api-server", "--host", "127.0.0.1", "--port", str(port)],
@@ -225,11 +293,39 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path, re
             finished("itlake_ingest_freight", 3, "backfill"), deadline, "the backfill", group, api
         )
         wall = time.monotonic() - started
+
+        # 3. The next 5-minute interval: nothing new has landed.
+        silver_taxi = "itlake://lake/silver/taxi_gps"
+        jobs, events = _engine_jobs(ui_port), api.events(silver_taxi)
+        api.trigger(MOBILITY, f"{DAY.isoformat()}T00:05:00Z", "nothing-new")
+        idle = _wait(lambda: api.run(MOBILITY, "nothing-new"), deadline, "the idle run", group)
+        idle_states = api.task_states(MOBILITY, "nothing-new")
+        idle_jobs, idle_events = _engine_jobs(ui_port), api.events(silver_taxi)
+        # The interval after: a file lands, and the run takes it.
+        arrived = _taxi_file_arriving(inbox, seed=12)
+        api.trigger(MOBILITY, f"{DAY.isoformat()}T00:10:00Z", "file-arrived")
+        busy = _wait(lambda: api.run(MOBILITY, "file-arrived"), deadline, "the next run", group)
+        busy_jobs, busy_events = _engine_jobs(ui_port), api.events(silver_taxi)
+        busy_states = api.task_states(MOBILITY, "file-arrived")
+        regold = _wait(finished("itlake_gold", 2), deadline, "gold after the new file", group, api)
     finally:
         group.stop()
+        run_group([str(BIN / "itlake"), "engine", "stop"], engine_env, timeout=120)
     assert group.alive() == []
     assert [session_members(p.pid) for p in group.processes] == [[]] * 4
+    assert session_members(engine_pid) == [], "itlake engine stop left processes behind"
     print(f"scheduler run: pipeline and backfill done in {wall:.0f} s")
+
+    # Keeping pace: nothing new -> skipped, no Spark job, no event; a new file -> in its interval.
+    assert idle["state"] == "success" and idle_states == {"ingest_taxi_gps": "skipped"}
+    assert (idle_jobs, idle_events) == (jobs, events)
+    assert busy["state"] == "success"
+    assert busy_states == {"ingest_taxi_gps": "success"}
+    took = _seconds(busy["end_date"]) - _seconds(busy["start_date"])
+    print(f"scheduler run: the run of a new 5-minute file took {took:.0f} s")
+    assert took < INTERVAL_S
+    assert busy_jobs > idle_jobs and busy_events == idle_events + 1
+    assert len(regold) == 2
 
     assert mobility[0]["logical_date"].startswith(DAY.isoformat())
     assert [r["run_type"] for r in gold] == ["asset_triggered"]
@@ -242,9 +338,10 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path, re
     from deltalake import DeltaTable
 
     ledger = DeltaTable(str(lake / "_system" / "ingest_ledger")).to_pyarrow_dataset().to_table().to_pylist()
-    taxi = [r for r in ledger if r["table"] == "taxi_gps"]
-    assert [(r["status"], str(r["logical_date"])) for r in taxi] == [("promoted", DAY.isoformat())]
-    assert table_facts(str(lake / "silver" / "taxi_gps"))["rows"] == taxi[0]["rows_promoted"]
+    taxi = sorted((r for r in ledger if r["table"] == "taxi_gps"), key=lambda r: r["finished_at"])
+    assert [(r["status"], str(r["logical_date"])) for r in taxi] == [("promoted", DAY.isoformat())] * 2
+    assert taxi[1]["source_file"] == arrived.name and taxi[1]["rows_inserted"] > 0
+    assert table_facts(str(lake / "silver" / "taxi_gps"))["rows"] == sum(r["rows_inserted"] for r in taxi)
     assert table_facts(str(lake / "gold" / "taxi_trip"))["rows"] > 0
     waybills = sorted((str(r["logical_date"]), r["status"]) for r in ledger if r["table"] == "waybill")
     assert waybills == [(d.isoformat(), "promoted") for d in DAYS]

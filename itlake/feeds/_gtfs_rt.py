@@ -73,17 +73,25 @@ def field(message, name: str) -> str | None:
 
 def static_version_in_force(day: date) -> str | None:
     """The sha256 of the newest GTFS version whose trips were promoted on or before `day`, read
-    from the ledger in this process (no Spark job: a batch of snapshots asks once per file)."""
-    import pyarrow.compute as pc
-
-    from itlake.lake.delta import read_arrow
+    from the ledger in this process (no Spark job). A batch of snapshots asks once per file: the
+    answer is kept for the ledger's version, so the ledger is read once per batch."""
+    from itlake.lake.delta import current_log
     from itlake.lake.paths import system_table_path
 
-    ledger = read_arrow(
-        system_table_path("ingest_ledger"), ["table", "status", "logical_date", "finished_at", "sha256"]
-    )
+    path = system_table_path("ingest_ledger").removeprefix("file:")
+    ledger = current_log(path)
     if ledger is None:
         return None
+    return _static_version_in_force(path, ledger.version(), day)
+
+
+@lru_cache(maxsize=16)
+def _static_version_in_force(path: str, ledger_version: int, day: date) -> str | None:
+    import pyarrow.compute as pc
+    from deltalake import DeltaTable
+
+    columns = ["table", "status", "logical_date", "finished_at", "sha256"]
+    ledger = DeltaTable(path, version=ledger_version).to_pyarrow_dataset().to_table(columns=columns)
     promoted = ledger.filter(
         pc.and_(
             pc.and_(pc.equal(ledger["table"], "gtfs_trip"), pc.equal(ledger["status"], "promoted")),
@@ -99,15 +107,15 @@ def static_version_in_force(day: date) -> str | None:
 def known_ids(contract_name: str, key: str, version: str) -> pa.Array:
     """The ids `key` of one static GTFS version, read with deltalake; a version (a zip's sha256)
     never changes, so the set is kept for the table's current Delta version."""
-    from deltalake import DeltaTable
-
     from itlake.contracts import load_contract
+    from itlake.lake.delta import current_log
     from itlake.lake.paths import table_path
 
     path = table_path(load_contract(contract_name).layer, contract_name).removeprefix("file:")
-    if not DeltaTable.is_deltatable(path):
+    table = current_log(path)
+    if table is None:
         return pa.array([], pa.string())
-    return _known_ids(path, DeltaTable(path).version(), key, version)
+    return _known_ids(path, table.version(), key, version)
 
 
 @lru_cache(maxsize=64)

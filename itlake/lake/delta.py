@@ -13,6 +13,7 @@ nothing readers see, so trying again is safe.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 import uuid
@@ -151,15 +152,38 @@ def _string_array(values: Sequence[str]):
     return pa.array(sorted(set(values)), pa.string())
 
 
-def read_arrow(path: str, columns: Sequence[str] | None = None):
-    """A table's current snapshot as Arrow, read by deltalake in this process (no Spark); None when
-    there is no table. For small reads that decide what to do before any engine is touched."""
+_open_logs: dict[str, object] = {}
+
+
+def current_log(path: str):
+    """The table's log as it is now (a `deltalake` DeltaTable), or None when there is no table.
+
+    On a local lake the handle is kept between calls, so a later call reads only the commits made
+    since (a batch of real-time files asks for the ledger once per file); a handle whose last
+    commit file is gone (the folder was removed and made again) is opened anew."""
     from deltalake import DeltaTable
 
     location = path.removeprefix("file:")
+    kept = _open_logs.get(location) if is_local(path) else None
+    if kept is not None and os.path.exists(f"{location}/_delta_log/{kept.version():020d}.json"):
+        kept.update_incremental()
+        return kept
+    _open_logs.pop(location, None)
     if not DeltaTable.is_deltatable(location):
         return None
-    return DeltaTable(location).to_pyarrow_dataset().to_table(columns=list(columns) if columns else None)
+    table = DeltaTable(location)
+    if is_local(path):
+        _open_logs[location] = table
+    return table
+
+
+def read_arrow(path: str, columns: Sequence[str] | None = None):
+    """A table's current snapshot as Arrow, read by deltalake in this process (no Spark); None when
+    there is no table. For small reads that decide what to do before any engine is touched."""
+    table = current_log(path)
+    if table is None:
+        return None
+    return table.to_pyarrow_dataset().to_table(columns=list(columns) if columns else None)
 
 
 def is_local(path: str) -> bool:
@@ -215,6 +239,62 @@ def append_arrow_batches(
     return set(todo)
 
 
+# How each ordered key type is carried as a SQL literal: as a number of the column's own unit, so
+# no value depends on a time zone (Python's or the session's) on its way out of Spark and back.
+BOUND_AS = {
+    "byte": ("{}", "{}"),
+    "short": ("{}", "{}"),
+    "integer": ("{}", "{}"),
+    "long": ("{}", "{}"),
+    "date": ("unix_date({})", "date_from_unix_date({})"),
+    "timestamp": ("unix_micros({})", "timestamp_micros({})"),
+    "string": ("{}", "{}"),
+}
+
+
+def _sql_literal(value) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return str(int(value))
+
+
+def key_bounds(df: DataFrame, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """{key column: (lowest, highest) as SQL expressions} of `df`, in one pass, for each key column
+    of an integer, date, timestamp or string type that holds no null. A join or MERGE against a
+    table that keeps only the table's rows within these bounds (`within`) reads only the files
+    whose statistics overlap them: a snapshot of a real-time feed, whose key starts with its
+    timestamp, touches none of the earlier snapshots' files. It finds the same matches."""
+    kinds = {f.name: f.dataType.typeName() for f in df.schema.fields}
+    ordered = [k for k in keys if kinds.get(k) in BOUND_AS]
+    if not ordered:
+        return {}
+    columns = []
+    for i, key in enumerate(ordered):
+        value = F.expr(BOUND_AS[kinds[key]][0].format(f"`{key}`"))
+        columns += [
+            F.min(value).alias(f"lo_{i}"),
+            F.max(value).alias(f"hi_{i}"),
+            F.count(value).alias(f"n_{i}"),
+        ]
+    stats = df.agg(F.count(F.lit(1)).alias("_rows"), *columns).collect()[0]
+    bounds = {}
+    for i, key in enumerate(ordered):
+        if stats["_rows"] and stats[f"n_{i}"] == stats["_rows"]:
+            literal = BOUND_AS[kinds[key]][1]
+            bounds[key] = (
+                literal.format(_sql_literal(stats[f"lo_{i}"])),
+                literal.format(_sql_literal(stats[f"hi_{i}"])),
+            )
+    return bounds
+
+
+def within(bounds: dict[str, tuple[str, str]], alias: str = "") -> str | None:
+    """SQL: the rows whose key columns lie within `bounds` (of `key_bounds`); None without bounds."""
+    prefix = f"{alias}." if alias else ""
+    terms = [f"{prefix}`{key}` BETWEEN {lo} AND {hi}" for key, (lo, hi) in bounds.items()]
+    return " AND ".join(terms) or None
+
+
 @dataclass(frozen=True)
 class MergeCounts:
     """What one MERGE did, from Delta's operation metrics: source rows inserted as new keys,
@@ -233,10 +313,16 @@ def merge_by_key(
     partition_by: Sequence[str] | None = None,
     compare: Sequence[str] | None = None,
     source_rows: int | None = None,
+    bounds: dict[str, tuple] | None = None,
+    new_keys_only: bool = False,
 ) -> MergeCounts:
     """Upsert rows by their key: a new key is inserted, a known key is replaced when one of the
     `compare` columns differs (default: every column but the keys) and left alone when none does.
-    `source_rows`, when the caller knows it, spares a count of `df`.
+    `source_rows`, when the caller knows it, spares a count of `df`; `bounds` (`key_bounds` of
+    `df`) let the MERGE skip the table's files that hold none of the source's keys. A caller that
+    found none of the source's keys in the table says `new_keys_only`: the MERGE then only inserts
+    (Delta writes the rows without rewriting a file), and a key that a concurrent writer added
+    meanwhile is left as that writer wrote it.
 
     Written as SQL `MERGE INTO delta.`path``, which runs the same on a local session and attached
     to the engine (Delta's Python DeltaTable API needs a server plugin over Spark Connect)."""
@@ -244,6 +330,9 @@ def merge_by_key(
     source_rows = df.count() if source_rows is None else source_rows
     compare = [c for c in (compare or df.columns) if c not in keys]
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    # Conditions on the target alone in ON are what Delta prunes the target's files by.
+    if bounds:
+        on += f" AND {within(bounds, 't')}"
     changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in compare) or "false"
     view = f"_merge_source_{uuid.uuid4().hex}"
     counts: list[MergeCounts] = []
@@ -256,9 +345,9 @@ def merge_by_key(
             _writer(df, "append", partition_by).save(path)
             counts.append(MergeCounts(inserted=source_rows, updated=0, unchanged=0))
             return
+        update = "" if new_keys_only else f"WHEN MATCHED AND ({changed}) THEN UPDATE SET * "
         metrics = spark.sql(
-            f"MERGE INTO delta.`{path}` AS t USING {view} AS s ON {on} "
-            f"WHEN MATCHED AND ({changed}) THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+            f"MERGE INTO delta.`{path}` AS t USING {view} AS s ON {on} {update}WHEN NOT MATCHED THEN INSERT *"
         ).collect()[0]
         inserted, updated = metrics["num_inserted_rows"], metrics["num_updated_rows"]
         unchanged = source_rows - inserted - updated
