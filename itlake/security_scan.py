@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from itlake.catalog import Catalog
 from itlake.config import Settings, get_settings
@@ -81,7 +81,7 @@ def _local(location: str) -> Path | None:
     """A local folder from a path or a file: URI; None for a remote store, which is not read here."""
     parsed = urlparse(location)
     if parsed.scheme in ("", "file"):
-        return Path(parsed.path if parsed.scheme else location)
+        return Path(unquote(parsed.path) if parsed.scheme else location)
     return None
 
 

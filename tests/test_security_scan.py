@@ -165,22 +165,28 @@ def test_no_plan_of_a_pseudonymised_column_holds_the_key_and_the_old_ones_did(sp
 
 
 def test_a_progress_bar_only_on_a_terminal(monkeypatch):
+    from types import SimpleNamespace
+
     from rich.console import Console
 
     from itlake.cli import progress as progress_module
 
+    def stdout_is_a_terminal(answer: bool) -> None:
+        stdout = SimpleNamespace(isatty=lambda: answer)
+        monkeypatch.setattr(progress_module, "sys", SimpleNamespace(stdout=stdout))
+
     out = io.StringIO()
     terminal = Console(file=out, force_terminal=True, width=100)
-    monkeypatch.setattr(progress_module.sys.stdout, "isatty", lambda: False, raising=False)
+    stdout_is_a_terminal(False)  # a pipe, a test runner, an Airflow task log
     with progress_module.progress("security scan", 3, console=terminal) as advance:
         advance(3)
     assert out.getvalue() == ""
 
-    monkeypatch.setattr(progress_module.sys.stdout, "isatty", lambda: True, raising=False)
+    stdout_is_a_terminal(True)
     with progress_module.progress("security scan", 3, console=terminal, enabled=False) as advance:
         advance(3)
     assert out.getvalue() == ""  # --json asks for none
     with progress_module.progress("security scan", 3, unit="files", console=terminal) as advance:
         advance(2)
-        terminal.file.flush()
-    assert "security scan" in out.getvalue() and "files" in out.getvalue()
+    drawn = out.getvalue()
+    assert "security scan" in drawn and "2/3" in drawn and "files" in drawn
