@@ -50,6 +50,12 @@ class Settings:
     engine_dir: Path
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL
     pseudonym_key_env: str = "ITLAKE_PSEUDONYM_KEY"
+    # Where Airflow keeps its home and its task logs (Airflow's own variables and defaults), and
+    # where Spark writes event logs when they are wanted (none by default): the security scan
+    # reads them all for the pseudonym key.
+    airflow_home: Path = Path.home() / "airflow"
+    airflow_log_dir: Path = Path.home() / "airflow" / "logs"
+    spark_event_log_dir: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -106,6 +112,7 @@ def get_settings() -> Settings:
     mode = os.environ.get("ITLAKE_MODE", "local")
     if mode not in ("local", "production"):
         raise ValueError(f"ITLAKE_MODE must be 'local' or 'production', not {mode!r}")
+    airflow_home = _path("AIRFLOW_HOME", Path.home() / "airflow")
     return Settings(
         mode=mode,
         lake_root=os.environ.get("ITLAKE_LAKE_ROOT", str(Path.cwd() / "lake")),
@@ -123,6 +130,9 @@ def get_settings() -> Settings:
         engine_bind=os.environ.get("ITLAKE_ENGINE_BIND", "127.0.0.1"),
         engine_dir=_path("ITLAKE_ENGINE_DIR", Path.home() / ".cache" / "itlake" / "engine"),
         public_base_url=_base_url(os.environ.get("ITLAKE_PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL)),
+        airflow_home=airflow_home,
+        airflow_log_dir=_path("AIRFLOW__LOGGING__BASE_LOG_FOLDER", airflow_home / "logs"),
+        spark_event_log_dir=os.environ.get("ITLAKE_SPARK_EVENT_LOG_DIR", ""),
     )
 
 

@@ -171,13 +171,14 @@ def land(path: Path, entry, logical_date: date, sha256: str) -> Path:
 
 
 def ingest_paths(
-    spark, entry, paths: list[Path], logical_date: date, work: Plan | None = None
+    spark, entry, paths: list[Path], logical_date: date, work: Plan | None = None, on_batch=None
 ) -> list[LedgerRow]:
     """Ingest the files in batches; returns the ledger rows of every file (those ingested before
     included, with status already_ingested; they are not written again). After every batch is
     done, raises BatchRefusedError when a file's rows were held in quarantine; else, when files
     were refused before bronze, the refusal of the one file (a FeedError such as
-    BiometricDataRefused) or a FileRefusedError naming them all; each carries `rows`."""
+    BiometricDataRefused) or a FileRefusedError naming them all; each carries `rows`.
+    `on_batch(n)`, when given, is called after each batch with its number of files (a progress bar)."""
     work = work or plan(entry, paths, logical_date)
     feed = get_feed(entry.feed)
     rows = list(work.already)
@@ -185,6 +186,8 @@ def ingest_paths(
     max_files = 1 if getattr(feed, "one_file_per_batch", False) else BATCH_MAX_FILES
     for batch in work.batches(max_files=max_files):
         rows.extend(ingest_batch(spark, entry, feed, batch, logical_date, refusals))
+        if on_batch is not None:
+            on_batch(len(batch))
     held = [r for r in rows if r.status == "refused" and r.rows_read]
     if held:
         raise BatchRefusedError("; ".join(dict.fromkeys(r.message for r in held)), rows)

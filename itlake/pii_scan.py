@@ -34,7 +34,7 @@ import io
 import json
 import posixpath
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -333,20 +333,28 @@ def scan_documents(documents: dict[str, bytes]) -> ScanReport:
     return report
 
 
-def scan_tree(root: Path, *, relative_to: Path | None = None) -> ScanReport:
-    """Every file under `root`; findings name files relative to `relative_to` (default `root`)."""
+def tree_files(root: Path) -> list[Path]:
+    """The files `scan_tree` reads under `root`."""
+    # Hadoop's hidden `.<file>.crc` files hold CRC32 sums of their sibling, nothing else.
+    files = (p for p in Path(root).rglob("*") if p.is_file())
+    return sorted(p for p in files if not (p.name.startswith(".") and p.suffix == ".crc"))
+
+
+def scan_tree(
+    root: Path, *, relative_to: Path | None = None, advance: Callable[[int], None] | None = None
+) -> ScanReport:
+    """Every file under `root`; findings name files relative to `relative_to` (default `root`).
+    `advance(n)` is called after each folder with the number of its files (a progress bar)."""
     root = Path(root)
     base = relative_to or root
-    # Hadoop's hidden `.<file>.crc` files hold CRC32 sums of their sibling, nothing else.
-    files = sorted(
-        p for p in root.rglob("*") if p.is_file() and not (p.name.startswith(".") and p.suffix == ".crc")
-    )
     by_folder: dict[Path, list[Path]] = {}
-    for path in files:
+    for path in tree_files(root):
         by_folder.setdefault(path.parent, []).append(path)
     report = ScanReport()
     for paths in by_folder.values():  # one folder in memory at a time
         report.add(scan_documents({p.relative_to(base).as_posix(): p.read_bytes() for p in paths}))
+        if advance is not None:
+            advance(len(paths))
     return report
 
 

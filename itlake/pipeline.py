@@ -33,11 +33,12 @@ def plan_resource(code_or_name: str, logical_date: date, files: list[str] | None
     return entry, plan(entry, paths, logical_date)
 
 
-def ingest_planned(spark, entry, work, logical_date: date) -> dict:
-    """Ingest what `plan_resource` found; the ledger rows and their sums."""
+def ingest_planned(spark, entry, work, logical_date: date, on_batch=None) -> dict:
+    """Ingest what `plan_resource` found; the ledger rows and their sums. `on_batch(n)` is called
+    after each batch of n files."""
     from itlake.ingest import ingest_paths
 
-    rows = ingest_paths(spark, entry, [], logical_date, work)
+    rows = ingest_paths(spark, entry, [], logical_date, work, on_batch)
     return ledger_result(entry, rows)
 
 

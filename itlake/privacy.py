@@ -3,6 +3,7 @@
     from itlake.privacy import hmac_sha256_col, pseudonym
     df.withColumn("vehicle_id", hmac_sha256_col(F.col("VehicleNum"), key))   # in Spark
     pseudonym("粤B12345", key)                                                # one value, in Python
+    key_leaks({"engine.log": data}, key_forms(key))                           # where the key shows
 
 The key never enters a query plan. A plan is shown by `explain`, kept in the Spark UI and the
 event log, sent over Spark Connect and quoted in error messages, so an HMAC built from Spark
@@ -17,6 +18,7 @@ with an error naming the variable: wrong pseudonyms would silently break every j
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from dataclasses import replace
@@ -27,6 +29,10 @@ from itlake.config import get_settings
 # and no help in finding the key (as card schemes do with a key's check value).
 KEY_CHECK_MESSAGE = b"itlake pseudonym key check"
 KEY_CHECK_HEX_CHARS = 8
+# RFC 2104: the key, zero-padded to SHA-256's block, is XORed with these bytes for the inner and
+# outer hash; either result gives the key back, so each is as secret as the key.
+HMAC_BLOCK_SIZE = 64
+IPAD, OPAD = 0x36, 0x5C
 
 
 class PseudonymKeyMismatch(RuntimeError):
@@ -87,3 +93,34 @@ def hmac_sha256_col(column, key: bytes):
         return pseudonym_series(values, env_name, check)
 
     return F.pandas_udf(hmac_sha256, "string")(column.cast("string"))
+
+
+def key_forms(key: bytes) -> dict[str, bytes]:
+    """Each way the key or its HMAC pads could be written down, by name: raw, as hex (how Spark
+    renders a binary literal, 0x... or X'...'), as base64 and as a list of byte values. Hex forms
+    are lower case; `key_leaks` looks for them in any case."""
+    padded = key.ljust(HMAC_BLOCK_SIZE, b"\0")
+    forms: dict[str, bytes] = {}
+    for name, secret in (
+        ("key", key),
+        ("key xor ipad", bytes(b ^ IPAD for b in padded)),
+        ("key xor opad", bytes(b ^ OPAD for b in padded)),
+    ):
+        # The pads beyond the key's length are the same for every key; the part over the key is the secret.
+        part = secret[: len(key)]
+        forms[f"{name} (raw)"] = part
+        forms[f"{name} (hex)"] = part.hex().encode()
+        forms[f"{name} (base64)"] = base64.b64encode(secret)
+        forms[f"{name} (byte list)"] = ", ".join(str(b) for b in part).encode()
+    return forms
+
+
+def key_forms_in(data: bytes, forms: dict[str, bytes]) -> list[str]:
+    """The names of the forms of `key_forms` found in `data`."""
+    lowered = data.lower()
+    return [name for name, form in forms.items() if form in data or ("(hex)" in name and form in lowered)]
+
+
+def key_leaks(haystacks: dict[str, bytes], forms: dict[str, bytes]) -> list[str]:
+    """`where: form` for every form of `key_forms` found in the bytes of each haystack."""
+    return [f"{where}: {name}" for where, data in haystacks.items() for name in key_forms_in(data, forms)]

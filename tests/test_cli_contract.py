@@ -46,6 +46,7 @@ REPORTING = {
     "sharing add-recipient",
     "security scan",
     "sql",
+    "publish",
 }
 NOT_REPORTING = {"serve", "demo run", "catalog export", "engine stop", "collect"}
 

@@ -4,12 +4,12 @@ A Spark session of its own (tests/_key_leak_probe.py, in a fresh process with a 
 ITLAKE_PSEUDONYM_KEY) pseudonymises a few plates, explains two queries in every mode, writes a
 Delta table, fails three queries and writes its event log. Everything it leaves is then searched
 for the key and for the key XOR ipad and XOR opad (RFC 2104): raw, as hex in either case (how
-Spark renders a binary literal: 0x… or X'…'), as base64, and as a list of byte values.
+Spark renders a binary literal: 0x… or X'…'), as base64, and as a list of byte values. The search
+is the one `itlake security scan` runs over the lake's logs and plans (itlake/privacy.py).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -21,37 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from itlake.privacy import HMAC_BLOCK_SIZE, key_forms, key_leaks
+
 PROBE = Path(__file__).with_name("_key_leak_probe.py")
-BLOCK_SIZE = 64
-
-
-def secret_forms(key: bytes) -> dict[str, bytes]:
-    """Each way the key or its pads could be written, by name; hex forms are lower case (the
-    haystack is searched case-insensitively for them)."""
-    padded = key.ljust(BLOCK_SIZE, b"\0")
-    forms: dict[str, bytes] = {}
-    for name, secret in (
-        ("key", key),
-        ("key xor ipad", bytes(b ^ 0x36 for b in padded)),
-        ("key xor opad", bytes(b ^ 0x5C for b in padded)),
-    ):
-        # The pads beyond the key's length are the same for every key; the part over the key is the secret.
-        part = secret[: len(key)]
-        forms[f"{name} (raw)"] = part
-        forms[f"{name} (hex)"] = part.hex().encode()
-        forms[f"{name} (base64)"] = base64.b64encode(secret)
-        forms[f"{name} (byte list)"] = ", ".join(str(b) for b in part).encode()
-    return forms
-
-
-def leaks(haystacks: dict[str, bytes], forms: dict[str, bytes]) -> list[str]:
-    found = []
-    for where, data in haystacks.items():
-        lowered = data.lower()
-        for name, form in forms.items():
-            if form in data or ("(hex)" in name and form in lowered):
-                found.append(f"{where}: {name}")
-    return found
 
 
 def test_the_key_is_in_no_plan_log_event_log_or_error(tmp_path):
@@ -88,22 +60,22 @@ def test_the_key_is_in_no_plan_log_event_log_or_error(tmp_path):
     event_log = b"".join(data for where, data in haystacks.items() if where.startswith("events"))
     assert b"SparkListenerSQLExecutionStart" in event_log and b"vehicle_id" in event_log
 
-    found = leaks(haystacks, secret_forms(key.encode()))
+    found = key_leaks(haystacks, key_forms(key.encode()))
     assert not found, "the key can be read from:\n" + "\n".join(found)
 
 
 def test_the_search_finds_every_form_it_looks_for():
     key = b"leak-probe-0123"
-    forms = secret_forms(key)
-    ipad = bytes(b ^ 0x36 for b in key.ljust(BLOCK_SIZE, b"\0"))
-    opad = bytes(b ^ 0x5C for b in key.ljust(BLOCK_SIZE, b"\0"))
+    forms = key_forms(key)
+    ipad = bytes(b ^ 0x36 for b in key.ljust(HMAC_BLOCK_SIZE, b"\0"))
+    opad = bytes(b ^ 0x5C for b in key.ljust(HMAC_BLOCK_SIZE, b"\0"))
     haystacks = {
         "plan": b"Project [sha2(concat(0x" + ipad.hex().upper().encode() + b", encode(plate)))]",
         "sql": b"X'" + opad.hex().encode() + b"'",
         "log": b"key=" + key,
         "clean": b"Project [hmac_sha256(plate#1) AS vehicle_id#2]",
     }
-    assert leaks(haystacks, forms) == [
+    assert key_leaks(haystacks, forms) == [
         "plan: key xor ipad (hex)",
         "sql: key xor opad (hex)",
         "log: key (raw)",
@@ -185,5 +157,5 @@ def test_over_spark_connect_the_key_stays_in_the_servers_environment(tmp_path, m
         "server log": server_log.read_bytes(),
     }
     assert "hmac_sha256" in explained.getvalue()
-    found = leaks(haystacks, secret_forms(key.encode()))
+    found = key_leaks(haystacks, key_forms(key.encode()))
     assert not found, "the key can be read from:\n" + "\n".join(found)

@@ -187,15 +187,25 @@ def test_every_sharing_response_holds_no_identifier(site):
     assert values > 50
 
 
-def test_security_scan_command(site):
+def test_security_scan_command(site, tmp_path, monkeypatch):
     from itlake.cli import app
 
-    result = CliRunner().invoke(app, ["security", "scan"], env={"COLUMNS": "200"})
+    # The lake's own checks read Airflow's and the engine's logs: here, empty folders of the test.
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
+    monkeypatch.setenv("ITLAKE_ENGINE_DIR", str(tmp_path / "engine"))
+    for name in ("AIRFLOW__LOGGING__BASE_LOG_FOLDER", "ITLAKE_SPARK_EVENT_LOG_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["security", "scan", "--date", "2026-12-07"], env={"COLUMNS": "200"})
+    get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     # open/, and silver.road_network, which the public share offers; Leaflet's five images are binary.
     summary = r"Scanned \d+ files \([\d,]+ values\) in .*/lake \(open/ and 1 shared table\); 5 binary files"
     assert re.search(summary, result.output), result.output
     assert "✓ no personal identifiers found" in result.output
+    # No log yet; the nine pseudonymised columns of the catalogue explained, none with the key.
+    assert "Checked retention on 2026-12-07, 0 log files, 9 plans of pseudonymised columns." in result.output
+    assert "✓ no personal data past its retention, no pseudonym key in logs or plans" in result.output
     trips = site["lake"] / "gold" / "taxi_trip"
     result = CliRunner().invoke(app, ["security", "scan", str(trips)], env={"COLUMNS": "200"})
     assert result.exit_code == 1

@@ -9,8 +9,9 @@ itlake collect [--feed NAME]... [--max-polls N]
 itlake tables | itlake status [--fail-on-stale]
 itlake quality report [DATASET] | itlake quality docs
 itlake maas report [--date YYYY-MM-DD] [--top N] [--level district|h3_r8]
+itlake publish DATASET [--date YYYY-MM-DD]
 itlake portal build | itlake serve | itlake sharing tables | add-recipient NAME --share S --profile F
-itlake security scan [PATH...]
+itlake security scan [PATH...] [--date YYYY-MM-DD] [--no-plans] | itlake security retention
 itlake erase --identifier VALUE --resource CODE_OR_NAME
 itlake sql "SELECT ..." [--engine spark|fast] [--version N | --as-of TIME] [--format csv] [--out FILE]
 
@@ -34,6 +35,7 @@ from itlake.cli.ingest import ingest as ingest_command
 from itlake.cli.maas import app as maas_app
 from itlake.cli.output import JSON_HELP, print_json
 from itlake.cli.portal import app as portal_app
+from itlake.cli.publish import publish as publish_command
 from itlake.cli.quality import app as quality_app
 from itlake.cli.security import app as security_app
 from itlake.cli.serve import serve
@@ -78,6 +80,7 @@ app.command("sql")(sql_command)
 app.command("ingest")(ingest_command)
 app.command("collect")(collect_command)
 app.command("erase")(erase_command)
+app.command("publish")(publish_command)
 console = Console()
 
 

@@ -46,6 +46,7 @@ def ingest(
 ) -> None:
     """Ingest files through landing -> bronze -> silver and print the ledger rows (exit 1 when a
     file was refused; the others are still ingested)."""
+    from itlake.cli.progress import progress
     from itlake.cli.startup import require_secrets
 
     day = logical_day(logical_date)
@@ -60,9 +61,11 @@ def ingest(
         files, unreadable = documents(entry, paths, Path(staging))
         work = plan(entry, files, day)
         rows = list(work.already)
+        bar = progress(f"ingesting {entry.name}", len(work.arrivals), unit="files", enabled=not as_json)
         if work.arrivals:
             try:
-                rows = ingest_planned(get_spark("itlake-cli-ingest"), entry, work, day)["ledger"]
+                with bar as advance:
+                    rows = ingest_planned(get_spark("itlake-cli-ingest"), entry, work, day, advance)["ledger"]
             except (BatchRefusedError, FeedError) as err:
                 rows = ledger_result(entry, getattr(err, "rows", work.already))["ledger"]
         else:

@@ -19,9 +19,13 @@ def build(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Write index.html and one page per released dataset."""
+    from itlake.catalog import load_catalog
+    from itlake.cli.progress import progress
     from itlake.portal.build import build_portal
 
-    result = build_portal(out)
+    entries = len(load_catalog().entries)
+    with progress("building the portal", entries, unit="catalogue entries", enabled=not as_json) as advance:
+        result = build_portal(out, advance)
     if as_json:
         print_json(result)
         return

@@ -1,10 +1,19 @@
-"""`itlake security scan`: look for personal identifiers in everything the lake lets out;
-`itlake security retention`: personal data the lake keeps past the catalogue's retention.
+"""`itlake security scan`: look for personal identifiers in everything the lake lets out, and for
+what the lake keeps that it must not; `itlake security retention`: personal data the lake keeps
+past the catalogue's retention.
+
+    itlake security scan                  # the whole scan; exit status 1 on any finding
+    itlake security scan --no-plans       # without starting Spark
+    itlake security scan open/releases/x  # only these files, for identifiers
 
 By default it reads every file under {lake}/open (the release folders, the open Delta tables and
 the portal) and every other table the Delta Sharing server offers (itlake/sharing/shares.py), all
-their versions. It exits 1 when it finds anything, naming the file, the column and the row; images
-and other binary files are counted as not read.
+their versions, naming the file, the column and the row of each identifier; images and other
+binary files are counted as not read. It then checks the lake itself (itlake/security_scan.py):
+landing files and bronze rows with personal data past their retention on `--date`, and the
+pseudonym key, or the key XOR ipad or opad, in Airflow's task logs, the engine's log, Spark's event
+logs and the extended plan of every pseudonymised column. Findings are tables, or one JSON
+document with `--json`; a progress bar is drawn only on a terminal.
 """
 
 from __future__ import annotations
@@ -36,44 +45,107 @@ def shared_folders() -> list[Path]:
 @app.command()
 def scan(
     paths: list[Path] = typer.Argument(
-        None, help="folders or files to scan (default: {lake}/open and every shared table)"
+        None, help="folders or files to scan (default: {lake}/open, every shared table and the lake itself)"
+    ),
+    logical_date: str = typer.Option(
+        None, "--date", help="the day retention is checked against, YYYY-MM-DD (default: today)"
+    ),
+    plans: bool = typer.Option(
+        True, "--plans/--no-plans", help="also explain every pseudonymised column (starts Spark)"
     ),
     limit: int = typer.Option(50, help="print at most this many findings"),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Scan for plates, mobile and resident ID numbers, card numbers and HMAC pseudonyms."""
-    from itlake.config import get_settings
-    from itlake.pii_scan import ScanReport, mask, scan_bytes, scan_tree
+    """Scan for plates, mobile and resident ID numbers, card numbers and HMAC pseudonyms; without
+    paths, also for personal data past its retention and the pseudonym key in logs and plans."""
+    from datetime import date
 
-    lake = Path(get_settings().lake_root).resolve()
+    from itlake.catalog import load_catalog
+    from itlake.cli.progress import progress
+    from itlake.config import get_settings
+    from itlake.pii_scan import ScanReport, scan_bytes, scan_tree, tree_files
+    from itlake.security_scan import scan_lake, scan_steps
+
+    try:
+        day = date.fromisoformat(logical_date) if logical_date else date.today()
+    except ValueError:
+        usage_error(f"--date: expected YYYY-MM-DD, got {logical_date!r}")
+    settings = get_settings()
+    lake = Path(settings.lake_root).resolve()
     targets = [p.resolve() for p in paths] if paths else shared_folders()
     missing = [str(t) for t in targets if not t.exists()]
     if missing:
         usage_error(f"no such file or folder: {', '.join(missing)}")
+    catalog = None
+    if not paths:
+        from itlake.cli.startup import require_secrets
+
+        require_secrets(console)  # the key the logs and plans are searched for
+        catalog = load_catalog()
+    files = sum(len(tree_files(t)) if t.is_dir() else 1 for t in targets)
+    steps = files + (scan_steps(catalog, plans=plans) if catalog else 0)
     report = ScanReport()
-    for target in targets:
-        if target.is_dir():
-            base = lake if target.resolve().is_relative_to(lake) else target.parent
-            report.add(scan_tree(target, relative_to=base))
-        else:
-            report.add(scan_bytes(target.read_bytes(), target.name, suffix=target.suffix.lower()))
+    lake_report = None
+    with progress("security scan", steps, unit="files, logs and plans", enabled=not as_json) as advance:
+        for target in targets:
+            if target.is_dir():
+                base = lake if target.resolve().is_relative_to(lake) else target.parent
+                report.add(scan_tree(target, relative_to=base, advance=advance))
+            else:
+                report.add(scan_bytes(target.read_bytes(), target.name, suffix=target.suffix.lower()))
+                advance(1)
+        if catalog is not None:
+            spark = None
+            if plans:
+                from itlake.lake.session import get_spark
+
+                spark = get_spark("itlake-cli-security-scan")
+            key = settings.pseudonym_key()
+            lake_report = scan_lake(catalog, day, key, spark=spark, advance=advance)
+    clean = report.clean and (lake_report is None or lake_report.clean)
     if as_json:
-        print_json(
-            {
-                "scanned": [str(t) for t in targets],
-                "files": report.files,
-                "values": report.values,
-                "skipped": report.skipped,
-                "findings": [
-                    dict(file=f.where, column=f.column, row=f.row, kind=f.kind, value=mask(f.value))
-                    for f in report.findings
-                ],
-            }
-        )
-        if not report.clean:
-            raise typer.Exit(FAILED)
-        return
-    if paths:
+        print_json({**_identifiers_json(targets, report), **_lake_json(lake_report)})
+    else:
+        _print_identifiers(report, targets, lake, bool(paths), limit)
+        if lake_report is not None:
+            _print_lake(lake_report, limit)
+    if not clean:
+        raise typer.Exit(FAILED)
+
+
+def _identifiers_json(targets: list[Path], report) -> dict:
+    from itlake.pii_scan import mask
+
+    return {
+        "scanned": [str(t) for t in targets],
+        "files": report.files,
+        "values": report.values,
+        "skipped": report.skipped,
+        "findings": [
+            dict(file=f.where, column=f.column, row=f.row, kind=f.kind, value=mask(f.value))
+            for f in report.findings
+        ],
+    }
+
+
+def _lake_json(lake_report) -> dict:
+    if lake_report is None:
+        return {}
+    return {
+        "lake": {
+            "date": lake_report.day,
+            "logs": lake_report.logs,
+            "plans": lake_report.plans,
+            "not_read": lake_report.not_read,
+            "findings": [asdict(f) for f in lake_report.findings],
+        }
+    }
+
+
+def _print_identifiers(report, targets: list[Path], lake: Path, named: bool, limit: int) -> None:
+    from itlake.pii_scan import mask
+
+    if named:
         where = ", ".join(str(t) for t in targets)
     else:
         tables = sum(1 for t in targets if t.name != "open")
@@ -93,7 +165,24 @@ def scan(
         f"[red]✗[/] {len(report.findings)} personal identifiers found"
         + (f" ({more} not shown)" if more > 0 else "")
     )
-    raise typer.Exit(FAILED)
+
+
+def _print_lake(lake_report, limit: int) -> None:
+    plans = f", {lake_report.plans} plans of pseudonymised columns" if lake_report.plans else " (no plans)"
+    unread = f"; {len(lake_report.not_read)} logs not read" if lake_report.not_read else ""
+    console.print(f"Checked retention on {lake_report.day}, {lake_report.logs:,} log files{plans}{unread}.")
+    if lake_report.clean:
+        console.print("[green]✓[/] no personal data past its retention, no pseudonym key in logs or plans")
+        return
+    table = Table("kind", "where", "what", title="personal data past retention, the key in logs and plans")
+    for finding in lake_report.findings[:limit]:
+        table.add_row(finding.kind, finding.where, finding.detail)
+    console.print(table)
+    more = len(lake_report.findings) - limit
+    console.print(
+        f"[red]✗[/] {len(lake_report.findings)} findings in the lake, its logs and plans"
+        + (f" ({more} not shown)" if more > 0 else "")
+    )
 
 
 @app.command()

@@ -57,10 +57,15 @@ def engine_url(port: int | None = None) -> str:
     return f"sc://localhost:{port or get_settings().engine_port}"
 
 
+def log_path() -> Path:
+    """The engine's log: the server's stdout and stderr, rewritten at each start."""
+    return get_settings().engine_dir / "engine.log"
+
+
 def _files() -> tuple[Path, Path, Path]:
     folder = get_settings().engine_dir
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / "engine.pid", folder / "engine.log", folder / "engine.lock"
+    return folder / "engine.pid", log_path(), folder / "engine.lock"
 
 
 def _read_pid(pid_file: Path) -> int | None:

@@ -34,7 +34,14 @@ def delta_package() -> str:
 def spark_conf(app_name: str = "itlake") -> dict[str, str]:
     """Every setting the factory applies; spark-submit passes the same ones as --conf."""
     settings = get_settings()
+    # Event logs only where asked for: they hold every plan, and `itlake security scan` reads them.
+    event_log = (
+        {"spark.eventLog.enabled": "true", "spark.eventLog.dir": settings.spark_event_log_dir}
+        if settings.spark_event_log_dir
+        else {}
+    )
     return {
+        **event_log,
         "spark.app.name": app_name,
         "spark.master": settings.spark_master,
         "spark.jars.packages": delta_package(),

@@ -152,8 +152,9 @@ def _clear(folder: Path) -> None:
         shutil.rmtree(folder)
 
 
-def build_portal(out: Path | None = None) -> dict:
-    """Write the site; returns the folder, the pages written and the number of datasets shown."""
+def build_portal(out: Path | None = None, advance=None) -> dict:
+    """Write the site; returns the folder, the pages written and the number of datasets shown.
+    `advance(1)`, when given, is called after each catalogue entry is looked at (a progress bar)."""
     catalog = load_catalog()
     open_dir = Path(table_path("open", "releases")).parent
     out = Path(out) if out is not None else open_dir / "portal"
@@ -171,6 +172,8 @@ def build_portal(out: Path | None = None) -> dict:
         folders = version_folders(open_dir / "releases" / entry.name)
         if folders:
             views.append(dataset_view(catalog, entry, folders, log, quality, pages))
+        if advance is not None:
+            advance(1)
     written = []
     for view in views:
         if view.map_layer is not None:

@@ -32,8 +32,14 @@ def sources_of(catalog, entry) -> list:
     return pairs
 
 
-def publish(spark, code_or_name: str, day, k: int) -> Publication:
-    """Release one dataset for service date `day`; raises PublicationRefused after logging a refusal."""
+# The steps `publish` reports to `advance`: built and stored, collected, written, logged.
+PUBLISH_STEPS = 4
+
+
+def publish(spark, code_or_name: str, day, k: int, advance=None) -> Publication:
+    """Release one dataset for service date `day`; raises PublicationRefused after logging a refusal.
+    `advance(1)`, when given, is called after each of the PUBLISH_STEPS steps (a progress bar)."""
+    step = advance or (lambda steps=1: None)
     from itlake.catalog import load_catalog
     from itlake.contracts import load_contract
     from itlake.lake.system import synthetic_codes
@@ -53,6 +59,7 @@ def publish(spark, code_or_name: str, day, k: int) -> Publication:
             )
         dataset = get_dataset(entry.name)
         released = _build_and_store(spark, dataset, entry, contract, sources, day, k, publication)
+        step(1)
         order = list(dict.fromkeys([*contract.partition_by, *contract.primary_key]))
         frame = released.orderBy(*order).toPandas()
         for column in (c.name for c in contract.columns if c.type == "binary"):
@@ -61,6 +68,7 @@ def publish(spark, code_or_name: str, day, k: int) -> Publication:
         for c in contract.columns:
             if c.type in NULLABLE_INTEGERS:
                 frame[c.name] = frame[c.name].astype(NULLABLE_INTEGERS[c.type])
+        step(1)
         publication = write_release(
             frame,
             entry,
@@ -72,11 +80,13 @@ def publish(spark, code_or_name: str, day, k: int) -> Publication:
             k_column=dataset.K_COLUMN,
             privacy=dataset.PRIVACY,
         )
+        step(1)
     except PublicationRefused as refused:
         publication.status, publication.reason = "refused", str(refused)
         log_publication(spark, publication)
         raise
     log_publication(spark, publication)
+    step(1)
     return publication
 
 
