@@ -48,7 +48,7 @@ from tests._services import (
 )
 from tests.test_cluster import table_digest
 
-# About 15 minutes on the 2-core development machine (README, "A real scheduler").
+# About 6 minutes on the 2-core development machine, loaded by other jobs (pipeline and backfill 297 s).
 pytestmark = pytest.mark.slow
 
 DAY = date(2026, 3, 2)
