@@ -29,13 +29,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@$(BIN)/ruff check .
-	@$(BIN)/python -m pytest -q tests
+	@$(BIN)/python -m pytest -q --durations=15 tests
 
 # The quick lane for developers: every test but those marked slow (the real scheduler, the Spark
 # cluster, PostgreSQL, the engine's server, the wheel in a clean venv, the benchmarks).
 test-fast: $(STAMP)
 	@$(BIN)/ruff check .
-	@$(BIN)/python -m pytest -q -m "not slow" tests
+	@$(BIN)/python -m pytest -q --durations=15 -m "not slow" tests
 
 # The documentation site into site/; --strict fails on any warning (a broken link, an
 # ITLAKE_* variable that docs/reference/settings.yaml does not describe).
