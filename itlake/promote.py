@@ -12,7 +12,7 @@ of the batch, by a hash of the contract's columns; the MERGE then writes the las
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -77,6 +77,7 @@ def promote_batch(
     bronze = bronze.withColumn("_record", F.to_json(F.struct(*[F.col(f"`{c}`") for c in raw_fields])))
 
     ranked = _fates(spark, feed, contract, bronze, ctx).persist()
+    staged = None
     try:
         counts = (
             ranked.groupBy("_batch_id", "quarantine_rule", (F.col("_rank") > 1).alias("duplicate"))
@@ -85,16 +86,20 @@ def promote_batch(
         )
         refusals = _count(ledger, counts, contract, ctx, spark)
         accepted = [b for b in ids if b not in refusals]
-        candidates = ranked.where(F.col("_rank") == 1).where(F.col("_batch_id").isin(accepted))
-        refusals.update(
-            _quality_gate(spark, feed, contract, candidates, ctx, accepted, ledger, domain, counts)
-        )
-        accepted = [b for b in ids if b not in refusals]
+        if accepted:
+            staged = Outcomes.of(ranked, contract, accepted)
+            refusals.update(_quality_gate(spark, feed, contract, ranked, staged, ctx, ledger, domain, counts))
+            if any(b in refusals for b in accepted):
+                staged.release()  # the gate refused files: the fates of the others, again
+                accepted = [b for b in accepted if b not in refusals]
+                staged = Outcomes.of(ranked, contract, accepted) if accepted else None
         held = sorted({b for b, row in ledger.items() if row.rows_quarantined} | set(refusals))
         _write_quarantine(ranked, contract_name, refusals, held)
-        if accepted:
-            _merge(ranked, contract, accepted, ledger)
+        if staged:
+            _merge(staged, contract, ledger)
     finally:
+        if staged:
+            staged.release()
         ranked.unpersist()
     for batch_id, row in ledger.items():
         if batch_id in refusals:
@@ -108,31 +113,48 @@ def promote_batch(
     return done
 
 
-def _merge(ranked: DataFrame, contract, accepted: list[str], ledger: dict) -> None:
+@dataclass
+class Outcomes:
+    """The promoted rows of the accepted files with their fates (`_outcomes`), computed once and
+    kept for the quality gate, the ledger's counts and the MERGE; silver is read once for them,
+    within the batch's key bounds."""
+
+    frame: DataFrame
+    bounds: dict
+    accepted: list[str]
+
+    @classmethod
+    def of(cls, ranked: DataFrame, contract, accepted: list[str]) -> Outcomes:
+        promoted = ranked.where(F.col("_rank") == 1).where(F.col("_batch_id").isin(accepted))
+        bounds = key_bounds(promoted, contract.primary_key)
+        return cls(_outcomes(promoted, contract, accepted, bounds).persist(), bounds, accepted)
+
+    def written(self) -> DataFrame:
+        """The batch's last row of each key: the rows the MERGE writes."""
+        internal = ("_rank", "_record", "quarantine_rule", "quarantine_reason", "_fate", "_last")
+        return self.frame.where("_last").drop(*internal)
+
+    def release(self) -> None:
+        self.frame.unpersist()
+
+
+def _merge(staged: Outcomes, contract, ledger: dict) -> None:
     """Count each file's inserted, updated and unchanged rows, then MERGE the batch's last row of
-    each key; the frame of outcomes is kept for both, so silver is read once for the counts."""
-    promoted = ranked.where(F.col("_rank") == 1).where(F.col("_batch_id").isin(accepted))
-    bounds = key_bounds(promoted, contract.primary_key)
-    outcome = _outcomes(promoted, contract, accepted, bounds).persist()
-    try:
-        fates = outcome.groupBy("_batch_id", "_fate", "_last").count().collect()
-        for r in fates:
-            row = ledger[r["_batch_id"]]
-            setattr(row, f"rows_{r['_fate']}", getattr(row, f"rows_{r['_fate']}") + r["count"])
-        merged = merge_by_key(
-            outcome.where("_last").drop(
-                "_rank", "_record", "quarantine_rule", "quarantine_reason", "_fate", "_last"
-            ),
-            table_path(contract.layer, contract.name),
-            contract.primary_key,
-            partition_by=contract.partition_by,
-            compare=_compared(contract),
-            source_rows=sum(r["count"] for r in fates if r["_last"]),
-            bounds=bounds,
-            new_keys_only=all(r["_fate"] == "inserted" for r in fates),
-        )
-    finally:
-        outcome.unpersist()
+    each key."""
+    fates = staged.frame.groupBy("_batch_id", "_fate", "_last").count().collect()
+    for r in fates:
+        row = ledger[r["_batch_id"]]
+        setattr(row, f"rows_{r['_fate']}", getattr(row, f"rows_{r['_fate']}") + r["count"])
+    merged = merge_by_key(
+        staged.written(),
+        table_path(contract.layer, contract.name),
+        contract.primary_key,
+        partition_by=contract.partition_by,
+        compare=_compared(contract),
+        source_rows=sum(r["count"] for r in fates if r["_last"]),
+        bounds=staged.bounds,
+        new_keys_only=all(r["_fate"] == "inserted" for r in fates),
+    )
     inserted = sum(r["count"] for r in fates if r["_fate"] == "inserted")
     if merged.inserted != inserted:
         log.warning(
@@ -222,27 +244,17 @@ def _count(ledger: dict, counts, contract, ctx: BatchContext, spark) -> dict[str
 
 
 def _quality_gate(
-    spark, feed, contract, candidates: DataFrame, ctx, accepted, ledger, domain, counts
+    spark, feed, contract, ranked: DataFrame, staged: Outcomes, ctx, ledger, domain, counts
 ) -> dict[str, str]:
     """Run the contract's suite once on the rows the batch would write; when it fails, once per
     file, so that only the files at fault are refused. Returns {batch id: reason} of those."""
-    if not accepted:
-        return {}
-    report = _validate(
-        spark,
-        feed,
-        contract,
-        _last_of_key(candidates, contract, accepted),
-        ctx,
-        accepted,
-        ledger,
-        domain,
-        counts,
-    )
+    accepted = staged.accepted
+    report = _validate(spark, feed, contract, staged.written(), ctx, accepted, ledger, domain, counts)
     if report.success:
         return {}
     if len(accepted) == 1:
         return {accepted[0]: _gate_reason(report)}
+    candidates = ranked.where(F.col("_rank") == 1)
     refusals = {}
     for batch_id in accepted:
         file_ctx = replace(ctx, batch_id=batch_id, source_file=ledger[batch_id].source_file)
@@ -297,12 +309,6 @@ def _gate_reason(report) -> str:
 def _file_order(batch_ids: list[str]):
     """A file's place in the batch (1 for the first), from its batch id."""
     return F.array_position(F.array(*[F.lit(b) for b in batch_ids]), F.col("_batch_id"))
-
-
-def _last_of_key(candidates: DataFrame, contract, batch_ids: list[str]) -> DataFrame:
-    """The row of each key that the batch writes: the one of the latest file holding the key."""
-    latest = Window.partitionBy(*contract.primary_key).orderBy(_file_order(batch_ids).desc())
-    return candidates.withColumn("_n", F.row_number().over(latest)).where("_n = 1").drop("_n")
 
 
 def _compared(contract) -> list[str]:
