@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 
 from itlake.catalog import load_catalog
 from itlake.feeds import FeedError
-from itlake.ingest import ingest_paths, plan
+from itlake.ingest import BatchRefusedError, ingest_paths, plan
 from itlake.lake.delta import read_table
 from itlake.lake.paths import table_path
 from itlake.lake.system import read_system
@@ -96,3 +96,40 @@ def test_a_snapshot_sent_again_with_other_bytes_is_unchanged(spark, lake, tmp_pa
     assert ledger.agg(F.sum("rows_inserted")).first()[0] == silver.count()
     moved = silver.where(F.col("lat") == 22.541).collect()
     assert len(moved) == 2
+
+
+def test_a_file_the_quality_gate_fails_is_refused_alone_and_the_others_land(
+    spark, lake, tmp_path, monkeypatch
+):
+    """The gate runs once on the batch; when it fails, once per file. With the row rules off, a
+    speed of 250 km/h (over the contract's 200) reaches the gate in file 2 of 3."""
+    import itlake.quality
+
+    monkeypatch.setattr(itlake.quality, "row_rules", lambda contract: [])
+    entry = load_catalog().get("taxi_gps")
+    files = [taxi_file(tmp_path, n) for n in range(3)]
+    text = files[1].read_text(encoding="utf-8")
+    files[1].write_text(text.replace(",0,30\n", ",0,250\n", 1), encoding="utf-8")
+
+    with pytest.raises(BatchRefusedError, match="quality_gate: expect_column_values_to_be_between") as held:
+        ingest_paths(spark, entry, files, DAY)
+
+    rows = {r.source_file: r for r in held.value.rows}
+    assert [(name, r.status) for name, r in sorted(rows.items())] == [
+        ("taxi_gps_00.csv", "promoted"),
+        ("taxi_gps_01.csv", "refused"),
+        ("taxi_gps_02.csv", "promoted"),
+    ]
+    assert (rows["taxi_gps_01.csv"].rows_quarantined, rows["taxi_gps_01.csv"].rows_inserted) == (5, 0)
+    assert {(r.rows_inserted, r.rows_quarantined) for n, r in rows.items() if n != "taxi_gps_01.csv"} == {
+        (5, 0)
+    }
+    assert all(r.reconciles for r in rows.values())
+    silver = read_table(spark, table_path("silver", "taxi_gps"))
+    assert sorted(r[0] for r in silver.select("_source_file").distinct().collect()) == [
+        "taxi_gps_00.csv",
+        "taxi_gps_02.csv",
+    ]
+    assert silver.count() == 10
+    quarantined = read_table(spark, table_path("quarantine", "taxi_gps"))
+    assert quarantined.where(F.col("_source_file") == "taxi_gps_01.csv").count() == 5
