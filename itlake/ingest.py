@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -184,10 +185,20 @@ def ingest_paths(
     rows = list(work.already)
     refusals: list[FeedError] = []
     max_files = 1 if getattr(feed, "one_file_per_batch", False) else BATCH_MAX_FILES
-    for batch in work.batches(max_files=max_files):
-        rows.extend(ingest_batch(spark, entry, feed, batch, logical_date, refusals))
-        if on_batch is not None:
-            on_batch(len(batch))
+    batches = work.batches(max_files=max_files)
+    # While Spark promotes one batch, the next one is landed and read in a thread of this process
+    # (the parsers are Python, and a Spark call waits on a socket): a backlog costs its Spark time
+    # and the first batch's reading, not the two added up. At most two batches are held at once.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="itlake-receive") as reader:
+        ahead = reader.submit(receive_batch, feed, entry, batches[0], logical_date) if batches else None
+        for number, batch in enumerate(batches, start=1):
+            received = ahead.result()
+            if number < len(batches):
+                ahead = reader.submit(receive_batch, feed, entry, batches[number], logical_date)
+            refusals.extend(received.errors)
+            rows.extend(promote_received(spark, entry, feed, received, logical_date))
+            if on_batch is not None:
+                on_batch(len(batch))
     held = [r for r in rows if r.status == "refused" and r.rows_read]
     if held:
         raise BatchRefusedError("; ".join(dict.fromkeys(r.message for r in held)), rows)
@@ -205,36 +216,50 @@ def ingest_file(spark, entry, path: Path, logical_date: date) -> list[LedgerRow]
     return ingest_paths(spark, entry, [Path(path)], logical_date)
 
 
-def ingest_batch(
-    spark, entry, feed, batch: list[Arrival], logical_date: date, refusals: list[FeedError]
-) -> list[LedgerRow]:
-    """Land, read and check every file of the batch, then promote each table once for all of them;
-    the errors of the files refused before bronze are added to `refusals`."""
-    from itlake.lake.notices import record_notices
-    from itlake.lake.system import record_ledger
-    from itlake.promote import finish, promote_batch
-    from itlake.quality.checks import entry_domain
+@dataclass
+class Received:
+    """A batch as read in this process: the raw tables of the files read, the ledger rows and
+    errors of the files refused before bronze, and the validator's notices of every file."""
 
-    refused: list[LedgerRow] = []
-    received: list[tuple[Arrival, dict]] = []
-    found: list[tuple[str, str, list]] = []
+    files: list[tuple[Arrival, dict]]
+    refused: list[LedgerRow]
+    errors: list[FeedError]
+    notices: list[tuple[str, str, list]]
+
+
+def receive_batch(feed, entry, batch: list[Arrival], logical_date: date) -> Received:
+    """Land, read and check every file of the batch (no Spark)."""
+    from itlake.promote import finish
+
+    received = Received([], [], [], [])
     for arrival in batch:
         try:
             raw_tables, notices = _receive(feed, entry, arrival, logical_date)
-            found.append((arrival.ctx.batch_id, arrival.ctx.source_file, notices))
+            received.notices.append((arrival.ctx.batch_id, arrival.ctx.source_file, notices))
             blocking = errors(notices)
             if blocking:
                 raise FeedError(f"{arrival.ctx.source_file}: {summary(blocking)}")
         except FeedError as err:
-            refused.append(finish(replace(arrival.ledger, status="refused", message=str(err))))
-            refusals.append(err)
+            received.refused.append(finish(replace(arrival.ledger, status="refused", message=str(err))))
+            received.errors.append(err)
             continue
-        received.append((arrival, raw_tables))
-    record_notices(spark, found, feed=entry.feed, logical_date=logical_date)
+        received.files.append((arrival, raw_tables))
+    return received
+
+
+def promote_received(spark, entry, feed, received: Received, logical_date: date) -> list[LedgerRow]:
+    """Record the batch's notices, promote each table once for all its files, and write the ledger
+    rows of every file of the batch in one commit."""
+    from itlake.lake.notices import record_notices
+    from itlake.lake.system import record_ledger
+    from itlake.promote import promote_batch
+    from itlake.quality.checks import entry_domain
+
+    record_notices(spark, received.notices, feed=entry.feed, logical_date=logical_date)
     domain = entry_domain(entry, logical_date)
-    rows = [*refused]
+    rows = [*received.refused]
     for name in feed.contracts:
-        parts = [(a, tables[name]) for a, tables in received if name in tables]
+        parts = [(a, tables[name]) for a, tables in received.files if name in tables]
         rows.extend(promote_batch(spark, feed, name, parts, entry, logical_date, domain))
     record_ledger(spark, rows)
     return rows

@@ -133,3 +133,28 @@ def test_a_file_the_quality_gate_fails_is_refused_alone_and_the_others_land(
     assert silver.count() == 10
     quarantined = read_table(spark, table_path("quarantine", "taxi_gps"))
     assert quarantined.where(F.col("_source_file") == "taxi_gps_01.csv").count() == 5
+
+
+def test_a_backlog_larger_than_a_batch_lands_in_batches_read_ahead(spark, lake, tmp_path, monkeypatch):
+    """20 files with batches of 7: three batches, each one bronze commit, the next batch read while
+    the one before is promoted; a corrupt file in the last batch is refused alone."""
+    import itlake.ingest
+
+    monkeypatch.setattr(itlake.ingest, "BATCH_MAX_FILES", 7)
+    entry = load_catalog().get("taxi_gps")
+    files = [taxi_file(tmp_path, n) for n in range(20)]
+    files[16].write_text("id,when,x,y\n1,2,3,4\n", encoding="utf-8")
+    done = []
+
+    with pytest.raises(FeedError, match="taxi_gps_16.csv") as refused:
+        ingest_paths(spark, entry, files, DAY, on_batch=done.append)
+
+    assert done == [7, 7, 6]
+    rows = refused.value.rows
+    assert sorted((r.source_file, r.status) for r in rows if r.status != "promoted") == [
+        ("taxi_gps_16.csv", "refused")
+    ]
+    assert sum(r.rows_inserted for r in rows) == 19 * 5 and all(r.reconciles for r in rows)
+    assert read_table(spark, table_path("silver", "taxi_gps")).count() == 95
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{table_path('bronze', 'taxi_gps')}`").collect()
+    assert len(history) == 3

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -152,7 +153,9 @@ def _string_array(values: Sequence[str]):
     return pa.array(sorted(set(values)), pa.string())
 
 
-_open_logs: dict[str, object] = {}
+# Per thread: a handle is not to be updated by one thread while another reads it (ingest reads the
+# next batch's files in a thread of its own).
+_open_logs = threading.local()
 
 
 def current_log(path: str):
@@ -164,16 +167,18 @@ def current_log(path: str):
     from deltalake import DeltaTable
 
     location = path.removeprefix("file:")
-    kept = _open_logs.get(location) if is_local(path) else None
+    if not hasattr(_open_logs, "tables"):
+        _open_logs.tables = {}
+    kept = _open_logs.tables.get(location) if is_local(path) else None
     if kept is not None and os.path.exists(f"{location}/_delta_log/{kept.version():020d}.json"):
         kept.update_incremental()
         return kept
-    _open_logs.pop(location, None)
+    _open_logs.tables.pop(location, None)
     if not DeltaTable.is_deltatable(location):
         return None
     table = DeltaTable(location)
     if is_local(path):
-        _open_logs[location] = table
+        _open_logs.tables[location] = table
     return table
 
 
