@@ -102,6 +102,7 @@ def _positions(path: Path, vehicle_id: str) -> Path:
     return path
 
 
+@pytest.mark.slow  # three GTFS versions and two realtime files through Spark: minutes on two cores
 def test_publishers_are_told_apart_and_realtime_joins_its_own_static_feed(spark, lake, tmp_path, publishers):
     gtfs = publishers.get("gtfs")
     bus_v1 = _ingest(spark, gtfs, _zip(tmp_path / "bus.zip", BUS), date(2026, 11, 26), "sz_demo_bus")
@@ -176,3 +177,32 @@ def test_publishers_are_told_apart_and_realtime_joins_its_own_static_feed(spark,
         ("unknown_stop_id", "S2", demo),
         ("unknown_trip_id", "T1", demo),
     ]
+
+
+def test_the_maas_timetable_takes_one_version_per_publisher(spark):
+    from itlake.maas import inputs as src
+    from itlake.maas.timetable import active_services
+
+    day = date(2026, 11, 27)  # a Friday
+    every_day = (1, 1, 1, 1, 1, 1, 1)
+    calendar = spark.createDataFrame(
+        [
+            ("bus_new", "DAILY", date(2026, 11, 1), date(2026, 12, 31), *every_day),
+            ("bus_old", "DAILY", date(2026, 1, 1), date(2026, 12, 31), *every_day),
+            ("metro", "WEEKDAY", date(2026, 6, 1), date(2026, 12, 31), 1, 1, 1, 1, 1, 0, 0),
+            ("metro_expired", "WEEKDAY", date(2025, 6, 1), date(2025, 12, 31), 1, 1, 1, 1, 1, 0, 0),
+        ],
+        src.input_schema(src.GTFS_CALENDAR),
+    )
+    versions = spark.createDataFrame(
+        [("bus_new", "sz-bus"), ("bus_old", "sz-bus"), ("metro", "sz-metro"), ("metro_expired", "sz-metro")],
+        src.input_schema(src.GTFS_FEED_VERSIONS),
+    )
+    by_feed = active_services(calendar, day, versions).collect()
+    assert sorted((r.feed_version, r.service_id) for r in by_feed) == [
+        ("bus_new", "DAILY"),
+        ("metro", "WEEKDAY"),
+    ]
+    # Without feed identities every version is one feed: the latest start wins alone.
+    alone = active_services(calendar, day).collect()
+    assert [(r.feed_version, r.service_id) for r in alone] == [("bus_new", "DAILY")]
