@@ -116,8 +116,8 @@ def field(message, name: str) -> str | None:
 def static_version_in_force(day: date, feed_id: str | None = None) -> str | None:
     """The sha256 of the newest GTFS version whose trips were promoted on or before `day`, read
     from the ledger in this process (no Spark job: a batch of snapshots asks once per file).
-    With `feed_id`, only the versions of that publisher's feed (`silver.gtfs_feed_version`) count;
-    a lake without that table has one publisher, and every version counts."""
+    With `feed_id`, only the versions of that publisher's feed (`silver.gtfs_feed_version`) count,
+    and those with no row there (ingested before the table existed), which belong to no feed."""
     import pyarrow.compute as pc
 
     from itlake.lake.delta import read_arrow
@@ -136,8 +136,12 @@ def static_version_in_force(day: date, feed_id: str | None = None) -> str | None
     )
     versions = read_arrow(table_path("silver", "gtfs_feed_version"), ["feed_id", "feed_version"])
     if feed_id is not None and versions is not None:
-        mine = versions.filter(pc.equal(versions["feed_id"], feed_id))["feed_version"]
-        promoted = promoted.filter(pc.is_in(promoted["sha256"], value_set=mine.combine_chunks()))
+        mine = versions.filter(pc.equal(versions["feed_id"], feed_id))["feed_version"].combine_chunks()
+        known = versions["feed_version"].combine_chunks()
+        sha256 = promoted["sha256"]
+        promoted = promoted.filter(
+            pc.or_(pc.is_in(sha256, value_set=mine), pc.invert(pc.is_in(sha256, value_set=known)))
+        )
     if promoted.num_rows == 0:
         return None
     newest = promoted.sort_by([("logical_date", "descending"), ("finished_at", "descending")])
