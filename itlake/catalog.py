@@ -24,7 +24,15 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from itlake.config import get_settings
 from itlake.contracts import (
@@ -246,6 +254,61 @@ class Poll(_Strict):
         return self
 
 
+class SourceProfile(_Strict):
+    """How one publisher's files map onto the entry's contract, so that another vendor's layout is
+    ingested without code (`itlake ingest RESOURCE FILE --profile NAME`).
+
+    `columns` names, per contract column (or its standard source field), the publisher's column that
+    holds it; `constants` gives a value for a column the publisher's files leave out; `ignore` lists
+    the publisher's columns the contract has no use for. `time_format` and `date_format` are Spark
+    datetime patterns (`dd/MM/yyyy HH:mm:ss`); `timezone`, `crs` and `encoding` replace the entry's;
+    `units` gives, per column, the unit the publisher writes it in (`m/s` for a `speed_kmh`), which
+    ingest converts. `feed_id` names the publisher's feed, the identity every GTFS version and
+    GTFS-Realtime message ingested through the profile carries."""
+
+    description: str | None = None
+    feed_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    columns: dict[str, str] = {}
+    constants: dict[str, str | int | float | bool] = {}
+    ignore: list[str] = []
+    time_format: str | None = None
+    date_format: str | None = None
+    timezone: str | None = None
+    crs: Literal["WGS-84", "GCJ-02", "BD-09"] | None = None
+    encoding: Literal["utf-8", "utf-8-sig", "gbk", "gb18030"] | None = None
+    units: dict[str, str] = {}
+    _name: str = PrivateAttr(default="")
+
+    @property
+    def name(self) -> str:
+        """The profile's name in its entry's `profiles`."""
+        return self._name
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return value if value is None else _check_zone(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SourceProfile:
+        both = sorted(set(self.columns) & set(self.constants))
+        if both:
+            raise Problems([("constants", f"{both} are also mapped in columns; give one or the other")])
+        return self
+
+    def constant_text(self) -> dict[str, str]:
+        """The constants as the text a file would hold (`true`, not `True`)."""
+        return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in self.constants.items()}
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone") from None
+    return value
+
+
 # `schema` is the catalogue's own word for the information items; it shadows a deprecated
 # BaseModel classmethod, which pydantic warns about once at class creation.
 with warnings.catch_warnings():
@@ -281,14 +344,21 @@ with warnings.catch_warnings():
         layer: Literal["silver", "gold", "open"]
         table: str
         poll: Poll | None = None
+        profiles: dict[str, SourceProfile] = {}
 
         @field_validator("timezone")
         @classmethod
         def _known_zone(cls, value: str) -> str:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"{value!r} is not an IANA time zone") from None
+            return _check_zone(value)
+
+        @field_validator("profiles")
+        @classmethod
+        def _profile_names(cls, value: dict[str, SourceProfile]) -> dict[str, SourceProfile]:
+            bad = [name for name in value if not re.match(r"^[a-z][a-z0-9_]*$", name)]
+            if bad:
+                raise ValueError(f"profile names {bad} are not snake_case")
+            for name, profile in value.items():
+                profile._name = name
             return value
 
         @field_validator("related")
@@ -353,6 +423,17 @@ with warnings.catch_warnings():
                             )
                         )
             return problems
+
+        def profile(self, name: str) -> SourceProfile:
+            """The source profile `name`; a KeyError naming the profiles the entry has."""
+            if name not in self.profiles:
+                known = ", ".join(self.profiles) or "none"
+                raise KeyError(f"{self.name} has no source profile {name!r}; its profiles: {known}")
+            return self.profiles[name]
+
+        def feed_id(self, profile: SourceProfile | None = None) -> str:
+            """The identity of the publisher's feed: the profile's `feed_id`, else the provider's code."""
+            return (profile.feed_id if profile is not None else None) or self.provider.code
 
         @property
         def family(self) -> str:
@@ -489,11 +570,43 @@ def _check_entry(
         personal = contract.pii_columns("indirect")
         if personal and entry.open.level == "open":
             errors.append(f"{where}: open.level: open resource has PII columns {personal} in {name}")
+    for name, profile in entry.profiles.items():
+        errors += [f"{where}: profiles.{name}.{p}" for p in profile_problems(profile, contracts.values())]
     if len(entry.schema) == 1 and entry.schema[0] != entry.name:
         errors.append(
             f"{where}: schema[0]: the one contract of entry {entry.name} must be named {entry.name}"
         )
     return errors, contracts
+
+
+def profile_problems(profile: SourceProfile, contracts) -> list[str]:
+    """What in a profile does not fit the entry's contracts: keys that name no column read from the
+    file, and units that cannot be converted to the column's unit."""
+    from itlake.units import UnitError, column_unit, factor
+
+    sourced = {}
+    for contract in contracts:
+        for column in contract.columns:
+            if column.source:
+                sourced[column.name] = sourced[column.source] = column
+    problems = []
+    for part in ("columns", "constants", "units"):
+        for key in getattr(profile, part):
+            if key not in sourced:
+                problems.append(f"{part}.{key}: no column of the contract is read from a field {key!r}")
+    for key, unit in profile.units.items():
+        column = sourced.get(key)
+        if column is None:
+            continue
+        target = column_unit(column.name, column.unit)
+        if target is None:
+            problems.append(f"units.{key}: column {column.name} has no unit to convert {unit} to")
+            continue
+        try:
+            factor(unit, target)
+        except UnitError as err:
+            problems.append(f"units.{key}: {err}")
+    return problems
 
 
 def load_catalog(catalog_dir: Path | None = None, schema_dir: Path | None = None) -> Catalog:

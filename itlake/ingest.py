@@ -116,10 +116,12 @@ def is_synthetic(path: Path, sha256: str) -> bool:
     return False
 
 
-def plan(entry, paths: list[Path], logical_date: date) -> Plan:
-    """Hash the files and look them up in the ledger (deltalake, no Spark)."""
+def plan(entry, paths: list[Path], logical_date: date, profile: str | None = None) -> Plan:
+    """Hash the files and look them up in the ledger (deltalake, no Spark). With `profile`, the
+    entry's source profile of that name says how the files are laid out."""
     feed = get_feed(entry.feed)
     key = get_settings().pseudonym_key()
+    source = entry.profile(profile) if profile else None
     arrivals = []
     for path in sorted(Path(p) for p in paths):
         if not path.is_file():
@@ -131,9 +133,12 @@ def plan(entry, paths: list[Path], logical_date: date) -> Plan:
             source_file=path.name,
             logical_date=logical_date,
             pseudonym_key=key,
-            encoding=entry.encoding,
-            crs=entry.crs,
-            timezone=entry.timezone,
+            encoding=(source and source.encoding) or entry.encoding,
+            crs=(source and source.crs) or entry.crs,
+            timezone=(source and source.timezone) or entry.timezone,
+            profile=source,
+            feed_id=entry.feed_id(source),
+            fetched_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
         )
         row = LedgerRow(
             batch_id=ctx.batch_id,

@@ -121,6 +121,7 @@ def test_get_by_code_name_or_table(catalog):
         "gtfs_fare_attribute",
         "gtfs_fare_rule",
         "gtfs_unsupported_file",
+        "gtfs_feed_version",
     ]
     with pytest.raises(KeyError, match="no catalogue entry 'taxi_gsp'; did you mean taxi_gps"):
         catalog.get("taxi_gsp")

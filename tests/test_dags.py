@@ -92,6 +92,7 @@ def test_ingest_tasks_come_from_the_catalogue(dagbag):
             "fare_attribute",
             "fare_rule",
             "unsupported_file",
+            "feed_version",
         )
     }
 
@@ -272,6 +273,7 @@ def test_lineage_names_inputs_and_outputs_by_catalogue_code(dagbag):
             "fare_attribute",
             "fare_rule",
             "feed_info",
+            "feed_version",
             "frequency",
             "route",
             "shape",

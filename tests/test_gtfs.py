@@ -188,6 +188,7 @@ def test_sample_feed_lands_every_file_and_versions_stay_readable(spark, lake, tm
         "gtfs_fare_attribute": 2,
         "gtfs_fare_rule": 4,
         "gtfs_unsupported_file": 1,  # attributions.txt, kept as text
+        "gtfs_feed_version": 1,  # the version itself, with its feed's identity
     }
     assert {t: (r.status, r.rows_read, r.rows_promoted) for t, r in first.items()} == {
         t: ("promoted", n, n) for t, n in expected.items()
@@ -258,6 +259,7 @@ def test_the_real_cairns_feed_lands_completely(spark, lake):
         "gtfs_calendar": 4,
         "gtfs_calendar_date": 9,
         "gtfs_shape": 22784,
+        "gtfs_feed_version": 1,
     }
     assert {t: (r.rows_read, r.rows_promoted) for t, r in rows.items()} == {
         t: (n, n) for t, n in expected.items()

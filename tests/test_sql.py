@@ -188,7 +188,7 @@ def test_unknown_names_list_close_matches(qlake):
         resolve("SELECT * FROM `03.02.020`", root=qlake["root"])
     with pytest.raises(
         UnknownTableError,
-        match=r"has 14 tables; name one: `03\.01\.001\.gtfs_agency`, `03\.01\.001\.gtfs_stop`",
+        match=r"has 15 tables; name one: `03\.01\.001\.gtfs_agency`, `03\.01\.001\.gtfs_stop`",
     ):
         resolve("SELECT * FROM `03.01.001`", root=qlake["root"])
     with pytest.raises(UnknownTableError, match=r"silver\.waybill is catalogue entry 04\.01\.001, which"):

@@ -3,6 +3,7 @@
     itlake ingest taxi_gps inbox/taxi_gps/2026-11-27/*.csv
     itlake ingest gbfs_station_status feeds/oslo/gbfs.json      # the station_status.json beside it
     itlake ingest gtfs feed.zip --json                          # one JSON object for machines
+    itlake ingest taxi_gps vendor_export.csv --profile transbigdata_traj   # another vendor's layout
 
 The arguments are checked before any engine is touched: a wrong resource name gets "did you
 mean" and a missing file one line, both with exit status 2. Which files are new is then decided
@@ -12,6 +13,11 @@ refused file does not stop the others: it prints one line, the file and the reas
 ledger rows of every file and the notices of the refused ones; the command then exits 1. `--json`
 prints the same as one JSON document: `{"files": [{"file", "status", "reason", "ledger",
 "notices"}], "refused": N, "rows_inserted": ..., ...}`.
+
+`--profile NAME` reads the files in the layout of one of the entry's source profiles (its
+`profiles` in the catalogue): another vendor's column names, time format and zone, coordinate
+system, units and constant columns. A file whose header does not fit the profile is refused with
+one line naming the missing and the unexpected columns.
 
 For a GBFS resource, a `gbfs.json` stands for the documents it lists that the resource reads, and
 a document named as served (`station_status.json`) is named for its system first
@@ -43,6 +49,9 @@ def ingest(
     paths: list[Path] = typer.Argument(..., help="files to ingest"),
     logical_date: str = typer.Option(None, help="the date the files belong to, YYYY-MM-DD (default: today)"),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    profile: str = typer.Option(
+        None, "--profile", help="a source profile of the entry: another publisher's layout of the files"
+    ),
 ) -> None:
     """Ingest files through landing -> bronze -> silver and print the ledger rows (exit 1 when a
     file was refused; the others are still ingested)."""
@@ -50,7 +59,7 @@ def ingest(
     from itlake.cli.startup import require_secrets
 
     day = logical_day(logical_date)
-    entry = check_ingest_arguments(resource, paths)
+    entry = check_ingest_arguments(resource, paths, profile)
     require_secrets(console)
     from itlake.feeds import FeedError
     from itlake.ingest import BatchRefusedError, plan
@@ -59,7 +68,7 @@ def ingest(
 
     with tempfile.TemporaryDirectory(prefix="itlake-ingest-") as staging:
         files, unreadable = documents(entry, paths, Path(staging))
-        work = plan(entry, files, day)
+        work = plan(entry, files, day, profile)
         rows = list(work.already)
         bar = progress(f"ingesting {entry.name}", len(work.arrivals), unit="files", enabled=not as_json)
         if work.arrivals:
@@ -94,9 +103,10 @@ def logical_day(value: str | None) -> date:
         raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from None
 
 
-def check_ingest_arguments(resource: str, paths: list[Path]):
-    """The catalogue entry to ingest, once the name is known, the entry has a feed and every file
-    exists; otherwise one line and exit status 2. Cheap: no Spark session is built for this."""
+def check_ingest_arguments(resource: str, paths: list[Path], profile: str | None = None):
+    """The catalogue entry to ingest, once the name is known, the entry has a feed (and the source
+    profile asked for) and every file exists; otherwise one line and exit status 2. Cheap: no Spark
+    session is built for this."""
     from itlake.catalog import CatalogError, load_catalog
 
     try:
@@ -111,6 +121,11 @@ def check_ingest_arguments(resource: str, paths: list[Path]):
         usage_error(f"{exc.args[0]} (`itlake catalog list` lists them)")
     if not entry.feed:
         usage_error(f"{entry.code} {entry.name} is a derived table; it has no feed to ingest")
+    if profile is not None:
+        try:
+            entry.profile(profile)
+        except KeyError as exc:
+            usage_error(exc.args[0])
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         usage_error(f"no such file: {', '.join(missing)}")

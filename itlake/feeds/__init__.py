@@ -13,7 +13,7 @@ from pkgutil import iter_modules
 from itlake.feeds.base import BatchContext, Feed, FeedError
 
 # Shared helpers, and modules named `_x` that belong to one parser, are not parsers.
-HELPERS = frozenset({"base", "cast", "csv_reader"})
+HELPERS = frozenset({"base", "cast", "csv_reader", "skeleton"})
 FEED_NAMES = tuple(
     sorted(m.name for m in iter_modules(__path__) if m.name not in HELPERS and not m.name.startswith("_"))
 )

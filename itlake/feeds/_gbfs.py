@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,6 +47,7 @@ import pyarrow as pa
 
 from itlake.feeds.base import BatchContext, FeedError
 from itlake.feeds.csv_reader import check_encoding, read_file_bytes
+from itlake.feeds.skeleton import ContractFeed
 from itlake.lake.notices import Notice
 
 ENVELOPE_FIELDS = ["system_id", "gbfs_file", "fetched_at", "version", "last_updated", "ttl", "line"]
@@ -98,19 +99,19 @@ def _text(value) -> str | None:
     return str(value)
 
 
-class GbfsFeed:
-    """`Feed.read` and `validate` of a GBFS file; a parser sets the class attributes.
+@dataclass(frozen=True, eq=False)
+class GbfsFeed(ContractFeed):
+    """A GBFS file on the parser skeleton: `read` and `validate` of the documents, typing by the
+    contract with GBFS times (`gbfs_times`).
 
     `gbfs_files` are the GBFS file names the feed accepts (`free_bike_status`, `vehicle_status`);
     `list_keys` the keys under `data` that hold the records (`bikes`, `vehicles`); `fields` the
     record fields kept as raw columns (a field missing from a record is null).
     """
 
-    name: str
-    contracts: tuple[str, ...]
-    gbfs_files: tuple[str, ...]
-    list_keys: tuple[str, ...]
-    fields: list[str]
+    gbfs_files: tuple[str, ...] = ()
+    list_keys: tuple[str, ...] = ()
+    fields: list[str] = field(default_factory=list)
 
     def read(self, path: Path, ctx: BatchContext) -> dict:
         table = read_gbfs(
@@ -400,30 +401,40 @@ def localized_text(raw_name: str, preferred: str = "zh"):
     return F.when(F.trim(raw).startswith("["), chosen).otherwise(raw)
 
 
-def typed_records(bronze, contract, *, timestamps: dict[str, str], renamed: dict[str, tuple[str, ...]]):
-    """Type a GBFS bronze frame by the contract.
+def renamed_fields(renamed: dict[str, tuple[str, ...]]):
+    """`prepare` step: each contract source field from the first of its raw fields that holds it,
+    newest name first (`num_bikes_available`: 3.x `num_vehicles_available`, then 2.x)."""
 
-    `renamed` lists, per contract source field, the raw fields that may hold it, newest name first
-    (`num_bikes_available`: 3.x `num_vehicles_available`, then 2.x `num_bikes_available`);
-    `timestamps` maps timestamp columns to their raw field. Times are absolute in GBFS, so no zone
-    is applied.
-    """
-    from pyspark.sql import functions as F
+    def prepare(bronze, ctx: BatchContext):
+        from pyspark.sql import functions as F
 
-    from itlake.feeds.cast import cast_sourced_columns, first_error
-
-    merged = bronze
-    if renamed:  # withColumns refuses an empty mapping over Spark Connect
-        merged = bronze.withColumns(
+        return bronze.withColumns(
             {source: F.coalesce(*[F.col(f"`{n}`") for n in names]) for source, names in renamed.items()}
         )
-    typed = cast_sourced_columns(merged, contract, timezone="UTC", skip=tuple(timestamps))
-    values, errors = {}, [F.col("_parse_error")]
-    for column, raw_name in timestamps.items():
-        values[column], error = gbfs_timestamp(raw_name)
-        errors.append(error)
-    # One projection: a typed column may take its raw field's name, and the reason reads the raw value.
-    return typed.withColumns({**values, "_parse_error": first_error(*errors)})
+
+    return prepare
+
+
+def gbfs_times(timestamps: dict[str, str], dated: dict[str, str] | None = None):
+    """`derive` step: the timestamp columns from their raw fields (`gbfs_timestamp`; times are
+    absolute in GBFS, so no zone is applied), and each `dated` column as the date of its timestamp."""
+
+    def derive(typed, contract, ctx: BatchContext):
+        from pyspark.sql import functions as F
+
+        from itlake.feeds.cast import first_error
+
+        values, errors = {}, [F.col("_parse_error")]
+        for column, raw_name in timestamps.items():
+            values[column], error = gbfs_timestamp(raw_name)
+            errors.append(error)
+        # One projection: a typed column may take its raw field's name, and the reason reads the raw value.
+        typed = typed.withColumns({**values, "_parse_error": first_error(*errors)})
+        if dated:
+            typed = typed.withColumns({day: F.to_date(time) for day, time in dated.items()})
+        return typed, []
+
+    return derive
 
 
 def named_documents(paths: list[Path], gbfs_files: tuple[str, ...], staging: Path) -> list[Path]:

@@ -293,3 +293,22 @@ def located_at_source_point(crs: str) -> Callable[[DataFrame], DataFrame]:
         )
 
     return transform
+
+
+def checked_geometry_feed(
+    name: str, properties: list[str], expected: str, *, id_column: str, date_format: str = "yyyyMMdd"
+):
+    """The feed of a vector layer for one contract: `properties` as raw text, each feature's
+    geometry checked as `expected` and conformed to WGS-84 (a feature that fails is refused with
+    its number and `id_column`)."""
+    from itlake.feeds.skeleton import ContractFeed
+
+    def read(path: Path, ctx: BatchContext) -> dict:
+        return {name: read_vector(path, ctx, properties)}
+
+    def derive(typed, contract, ctx):
+        from pyspark.sql import functions as F
+
+        return typed.transform(conform_geometry(expected, id_column=id_column)), [F.col("_geometry_error")]
+
+    return ContractFeed(name, reader=read, derive=derive, date_format=date_format)

@@ -13,7 +13,9 @@ E011); with no static version in force, one notice says so and the ids are not c
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
+from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +23,47 @@ from pathlib import Path
 import pyarrow as pa
 
 from itlake.feeds.base import BatchContext, FeedError
+from itlake.feeds.skeleton import ContractFeed
 from itlake.lake.notices import Notice
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RealtimeFeed(ContractFeed):
+    """A GTFS-Realtime feed on the parser skeleton. `entity` is the FeedEntity field it reads
+    (`vehicle`, `trip_update`); `records(header, entity)` gives the raw records of one entity (at
+    least one); `id_kinds` maps raw id columns to the static ids they must name; `timestamps` maps
+    timestamp columns to their raw POSIX-seconds fields (typed by the feed's `derive`, so the
+    cast leaves them, and reads every other time as UTC)."""
+
+    entity: str = ""
+    records: Callable[[object, object], list[dict]] | None = None
+    id_kinds: dict[str, str] = dataclasses.field(default_factory=dict)
+    timestamps: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "derived", tuple(self.timestamps))
+        object.__setattr__(self, "timezone", "UTC")
+
+    def read(self, path: Path, ctx: BatchContext) -> dict:
+        from google.transit import gtfs_realtime_pb2
+
+        records = [
+            record
+            for _, message in read_messages(path, ctx.source_file)
+            for entity in message.entity
+            if entity.HasField(self.entity)
+            for record in self.records(message.header, entity)
+        ]
+        if records:
+            columns = list(records[0])
+        else:
+            empty = gtfs_realtime_pb2.FeedMessage()
+            columns = list(self.records(empty.header, empty.entity.add())[0])
+        return raw_tables(self.contracts[0], records, columns)
+
+    def validate(self, tables: dict, ctx: BatchContext) -> list:
+        return unknown_id_notices(tables[self.contracts[0]], ctx, self.id_kinds, ctx.source_file)
 
 
 def read_messages(path: Path, source: str) -> list[tuple[str, object]]:
@@ -71,33 +113,53 @@ def field(message, name: str) -> str | None:
     return str(value)
 
 
-def static_version_in_force(day: date) -> str | None:
+def static_version_in_force(day: date, feed_id: str | None = None) -> str | None:
     """The sha256 of the newest GTFS version whose trips were promoted on or before `day`, read
-    from the ledger in this process (no Spark job). A batch of snapshots asks once per file: the
-    answer is kept for the ledger's version, so the ledger is read once per batch."""
+    from the ledger in this process (no Spark job). With `feed_id`, only the versions of that
+    publisher's feed (`silver.gtfs_feed_version`) count, and those with no row there (ingested
+    before the table existed), which belong to no feed. A batch of snapshots asks once per file:
+    the answer is kept for the versions of the two tables, so a batch reads them once."""
     from itlake.lake.delta import current_log
-    from itlake.lake.paths import system_table_path
+    from itlake.lake.paths import system_table_path, table_path
 
-    path = system_table_path("ingest_ledger").removeprefix("file:")
-    ledger = current_log(path)
+    ledger_path = system_table_path("ingest_ledger").removeprefix("file:")
+    ledger = current_log(ledger_path)
     if ledger is None:
         return None
-    return _static_version_in_force(path, ledger.version(), day)
+    feeds_path = table_path("silver", "gtfs_feed_version").removeprefix("file:")
+    feeds = current_log(feeds_path)
+    return _static_version_in_force(
+        ledger_path, ledger.version(), feeds_path, feeds.version() if feeds else None, day, feed_id
+    )
 
 
 @lru_cache(maxsize=16)
-def _static_version_in_force(path: str, ledger_version: int, day: date) -> str | None:
+def _static_version_in_force(
+    ledger_path: str, ledger_version: int, feeds_path: str, feeds_version: int | None, day: date, feed_id
+) -> str | None:
     import pyarrow.compute as pc
     from deltalake import DeltaTable
 
     columns = ["table", "status", "logical_date", "finished_at", "sha256"]
-    ledger = DeltaTable(path, version=ledger_version).to_pyarrow_dataset().to_table(columns=columns)
+    ledger = DeltaTable(ledger_path, version=ledger_version).to_pyarrow_dataset().to_table(columns=columns)
     promoted = ledger.filter(
         pc.and_(
             pc.and_(pc.equal(ledger["table"], "gtfs_trip"), pc.equal(ledger["status"], "promoted")),
             pc.less_equal(ledger["logical_date"], pa.scalar(day, pa.date32())),
         )
     )
+    if feed_id is not None and feeds_version is not None:
+        versions = (
+            DeltaTable(feeds_path, version=feeds_version)
+            .to_pyarrow_dataset()
+            .to_table(columns=["feed_id", "feed_version"])
+        )
+        mine = versions.filter(pc.equal(versions["feed_id"], feed_id))["feed_version"].combine_chunks()
+        known = versions["feed_version"].combine_chunks()
+        sha256 = promoted["sha256"]
+        promoted = promoted.filter(
+            pc.or_(pc.is_in(sha256, value_set=mine), pc.invert(pc.is_in(sha256, value_set=known)))
+        )
     if promoted.num_rows == 0:
         return None
     newest = promoted.sort_by([("logical_date", "descending"), ("finished_at", "descending")])
@@ -146,7 +208,7 @@ def unknown_id_notices(table, ctx: BatchContext, columns: dict[str, str], file: 
     """
     import pyarrow.compute as pc
 
-    version = static_version_in_force(ctx.logical_date)
+    version = static_version_in_force(ctx.logical_date, ctx.feed_id or None)
     if version is None:
         return [
             Notice(
@@ -156,7 +218,8 @@ def unknown_id_notices(table, ctx: BatchContext, columns: dict[str, str], file: 
                 None,
                 None,
                 None,
-                f"no GTFS version was promoted on or before {ctx.logical_date}; ids are not checked",
+                f"no GTFS version of feed {ctx.feed_id or '(any)'} was promoted on or before "
+                f"{ctx.logical_date}; ids are not checked",
             )
         ]
     sources = {

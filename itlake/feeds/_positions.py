@@ -1,5 +1,5 @@
-"""What the vehicle-position parsers share (taxi GPS, BeiDou truck reports): their silver step, and
-spotting fixes that cannot be right.
+"""What the vehicle-position parsers share (taxi GPS, BeiDou truck reports): their derived columns,
+and spotting fixes that cannot be right.
 
 Both pseudonymise the vehicle, keep the source coordinates and system and convert to WGS-84, and
 date each fix.
@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from itlake.feeds.skeleton import ContractFeed
+
 if TYPE_CHECKING:
     from datetime import date
 
@@ -25,38 +27,35 @@ if TYPE_CHECKING:
     from itlake.feeds.base import BatchContext
 
 
-def positions_to_silver(
-    bronze: DataFrame,
-    contract_name: str,
-    ctx: BatchContext,
-    *,
-    vehicle: str,
-    source: str,
-    max_speed_kmh: float,
-) -> DataFrame:
-    """Silver fixes: `vehicle` is the HMAC of the `source` column (blank is null), `lon`/`lat` WGS-84
-    from `src_lon`/`src_lat` in the entry's declared system, `fix_date`, and implausible fixes as
-    parse errors."""
-    from pyspark.sql import functions as F
+def position_feed(name: str, *, vehicle: str, source: str, max_speed_kmh: float, header=None) -> ContractFeed:
+    """The feed of one position layout: the skeleton, with `vehicle` derived from `source`."""
+    return ContractFeed(name, header=header, derived=(vehicle,), derive=fixes(vehicle, source, max_speed_kmh))
 
-    from itlake.contracts import load_contract
-    from itlake.feeds.cast import blank_to_null, cast_sourced_columns, first_error, select_contract
-    from itlake.geo.crs import to_wgs84_columns
-    from itlake.privacy import hmac_sha256_col
 
-    contract = load_contract(contract_name)
-    typed = (
-        cast_sourced_columns(bronze, contract, timezone=ctx.timezone, skip=(vehicle,))
-        .withColumn(vehicle, hmac_sha256_col(blank_to_null(F.col(source)), ctx.pseudonym_key))
-        .withColumn("src_crs", F.lit(ctx.crs))
-        .withColumn("lon", F.col("src_lon"))
-        .withColumn("lat", F.col("src_lat"))
-        .transform(to_wgs84_columns("lon", "lat", ctx.crs))
-        .withColumn("fix_date", F.to_date("fix_time"))
-        .transform(flag_implausible_fixes(vehicle, max_speed_kmh, contract, ctx.logical_date))
-    )
-    typed = typed.withColumn("_parse_error", first_error(F.col("_parse_error"), F.col("_fix_error")))
-    return select_contract(typed, contract)
+def fixes(vehicle: str, source: str, max_speed_kmh: float):
+    """The derived columns of a fix: `vehicle` is the HMAC of the `source` column (blank is null),
+    `lon`/`lat` WGS-84 from `src_lon`/`src_lat` in the batch's system, `fix_date`; implausible
+    fixes are refused with their reason."""
+
+    def derive(typed: DataFrame, contract, ctx: BatchContext):
+        from pyspark.sql import functions as F
+
+        from itlake.feeds.cast import blank_to_null
+        from itlake.geo.crs import to_wgs84_columns
+        from itlake.privacy import hmac_sha256_col
+
+        typed = (
+            typed.withColumn(vehicle, hmac_sha256_col(blank_to_null(F.col(source)), ctx.pseudonym_key))
+            .withColumn("src_crs", F.lit(ctx.crs))
+            .withColumn("lon", F.col("src_lon"))
+            .withColumn("lat", F.col("src_lat"))
+            .transform(to_wgs84_columns("lon", "lat", ctx.crs))
+            .withColumn("fix_date", F.to_date("fix_time"))
+            .transform(flag_implausible_fixes(vehicle, max_speed_kmh, contract, ctx.logical_date))
+        )
+        return typed, [F.col("_fix_error")]
+
+    return derive
 
 
 def flag_jumps(id_column: str, max_speed_kmh: float) -> Callable[[DataFrame], DataFrame]:

@@ -10,9 +10,12 @@ quarantines them with that reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from itlake.catalog import SourceProfile
 
 
 class FeedError(ValueError):
@@ -21,7 +24,12 @@ class FeedError(ValueError):
 
 @dataclass(frozen=True)
 class BatchContext:
-    """What a parser may know about the batch it is typing."""
+    """What a parser may know about the batch it is typing.
+
+    `encoding`, `crs` and `timezone` are the catalogue entry's, or those of the source `profile`
+    the file was ingested with; the profile also maps the publisher's columns and formats.
+    `feed_id` is the identity of the publisher's feed (the profile's, else the provider's code);
+    `fetched_at` is when the file was received (its modification time in the inbox)."""
 
     batch_id: str
     sha256: str
@@ -31,6 +39,9 @@ class BatchContext:
     encoding: str
     crs: str
     timezone: str
+    profile: SourceProfile | None = None
+    feed_id: str = ""
+    fetched_at: datetime | None = None
 
 
 class Feed(Protocol):

@@ -163,13 +163,61 @@ def read_csv_feed(path: Path, ctx: BatchContext, contract: str, header: list[str
     """`Feed.read` of a feed that is one CSV file for one contract: {contract: raw string table}.
 
     The expected header is `header`, or else the contract's `source` columns in contract order.
+    With a source profile in `ctx`, the file is read in the publisher's layout and its records
+    come out in the standard one (`read_profiled_csv`).
     """
     if header is None:
         from itlake.contracts import load_contract
 
         header = [c.source for c in load_contract(contract).columns if c.source]
-    return {
-        contract: read_csv_strings(
-            read_file_bytes(path), encoding=ctx.encoding, expected=header, source=ctx.source_file
+    data = read_file_bytes(path)
+    if ctx.profile is not None:
+        return {contract: read_profiled_csv(data, ctx, contract, header)}
+    return {contract: read_csv_strings(data, encoding=ctx.encoding, expected=header, source=ctx.source_file)}
+
+
+def profile_layout(profile, contract_name: str, header: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """({standard field: publisher's column}, {standard field: constant text}) of a profile: a key
+    is a standard field or the contract column read from it; a field neither maps nor fixes keeps
+    its standard name."""
+    from itlake.contracts import load_contract
+
+    field_of = {c.name: c.source for c in load_contract(contract_name).columns if c.source}
+
+    def field(key: str) -> str:
+        return key if key in header else field_of.get(key, key)
+
+    constants = {field(k): v for k, v in profile.constant_text().items()}
+    mapped = {field(k): v for k, v in profile.columns.items()}
+    columns = {f: mapped.get(f, f) for f in header if f not in constants}
+    return columns, constants
+
+
+def read_profiled_csv(data: bytes, ctx: BatchContext, contract: str, header: list[str]) -> pa.Table:
+    """The publisher's CSV as raw records in the standard layout: its columns renamed to the
+    standard fields, the profile's constants added, its ignored columns left out; values stay as
+    received. A header that does not fit the profile is refused, naming the columns."""
+    profile = ctx.profile
+    columns, constants = profile_layout(profile, contract, header)
+    check_encoding(data, ctx.encoding, ctx.source_file)
+    text_start = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+    found = header_fields(text_start, ctx.encoding, ctx.source_file)
+    wanted = list(columns.values())
+    missing = [c for c in wanted if c not in found]
+    unexpected = [c for c in found if c not in wanted and c not in profile.ignore]
+    if missing or unexpected:
+        raise FeedError(
+            f"{ctx.source_file}: header does not fit source profile {profile.name!r}: "
+            f"missing {missing or 'none'}, unexpected {unexpected or 'none'} (header: {','.join(found)})"
         )
-    }
+    table = read_csv_strings(
+        data, encoding=ctx.encoding, expected=wanted, source=ctx.source_file, allow_extra=True
+    )
+    n = table.num_rows
+    arrays = {}
+    for standard in header:
+        if standard in constants:
+            arrays[standard] = pa.repeat(pa.scalar(constants[standard], pa.string()), n)
+        else:
+            arrays[standard] = table.column(columns[standard])
+    return pa.table({**arrays, "_row_number": table["_row_number"], "_raw_error": table["_raw_error"]})

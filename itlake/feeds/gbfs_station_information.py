@@ -8,27 +8,23 @@ file, the first poll's row is kept and later polls of the same station count as 
 
 from __future__ import annotations
 
-from itlake.feeds._gbfs import GBFS_FILES_BY_FEED, GbfsFeed, localized_text, typed_records
+from itlake.feeds._gbfs import GBFS_FILES_BY_FEED, GbfsFeed, gbfs_times, localized_text
 from itlake.feeds.base import BatchContext
-from itlake.feeds.cast import select_contract
 
 FIELDS = ["station_id", "name", "lat", "lon", "capacity", "region_id", "is_virtual_station"]
 
 
-class GbfsStationInformationFeed(GbfsFeed):
-    name = "gbfs_station_information"
-    contracts = ("gbfs_station_information",)
-    gbfs_files = GBFS_FILES_BY_FEED["gbfs_station_information"]
-    list_keys = ("stations",)
-    fields = FIELDS
-
-    def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
-        from itlake.contracts import load_contract
-
-        contract = load_contract(contract_name)
-        named = bronze.withColumn("name", localized_text("name"))
-        typed = typed_records(named, contract, timestamps={"last_updated": "last_updated"}, renamed={})
-        return select_contract(typed, contract)
+def named(bronze, ctx: BatchContext):
+    return bronze.withColumn("name", localized_text("name"))
 
 
-FEED = GbfsStationInformationFeed()
+FEED = GbfsFeed(
+    "gbfs_station_information",
+    gbfs_files=GBFS_FILES_BY_FEED["gbfs_station_information"],
+    list_keys=("stations",),
+    fields=FIELDS,
+    prepare=named,
+    timezone="UTC",
+    derived=("last_updated",),
+    derive=gbfs_times({"last_updated": "last_updated"}),
+)

@@ -8,9 +8,7 @@ columns. See `itlake.feeds._gbfs` for the documents and archives it reads.
 
 from __future__ import annotations
 
-from itlake.feeds._gbfs import GBFS_FILES_BY_FEED, GbfsFeed, typed_records
-from itlake.feeds.base import BatchContext
-from itlake.feeds.cast import select_contract
+from itlake.feeds._gbfs import GBFS_FILES_BY_FEED, GbfsFeed, gbfs_times, renamed_fields
 
 FIELDS = [
     "station_id",
@@ -33,23 +31,13 @@ RENAMED = {
 }
 
 
-class GbfsStationStatusFeed(GbfsFeed):
-    name = "gbfs_station_status"
-    contracts = ("gbfs_station_status",)
-    gbfs_files = GBFS_FILES_BY_FEED["gbfs_station_status"]
-    list_keys = ("stations",)
-    fields = FIELDS
-
-    def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
-        from pyspark.sql import functions as F
-
-        from itlake.contracts import load_contract
-
-        contract = load_contract(contract_name)
-        typed = typed_records(
-            bronze, contract, timestamps={"last_reported": "last_reported"}, renamed=RENAMED
-        ).withColumn("report_date", F.to_date("last_reported"))
-        return select_contract(typed, contract)
-
-
-FEED = GbfsStationStatusFeed()
+FEED = GbfsFeed(
+    "gbfs_station_status",
+    gbfs_files=GBFS_FILES_BY_FEED["gbfs_station_status"],
+    list_keys=("stations",),
+    fields=FIELDS,
+    prepare=renamed_fields(RENAMED),
+    timezone="UTC",
+    derived=("last_reported",),
+    derive=gbfs_times({"last_reported": "last_reported"}, dated={"report_date": "last_reported"}),
+)

@@ -9,9 +9,7 @@ that returned an unchanged document repeats its keys and counts as duplicates. S
 
 from __future__ import annotations
 
-from itlake.feeds._gbfs import GBFS_FILES_BY_FEED, GbfsFeed, typed_records
-from itlake.feeds.base import BatchContext
-from itlake.feeds.cast import select_contract
+from itlake.feeds._gbfs import GBFS_FILES_BY_FEED, GbfsFeed, gbfs_times, renamed_fields
 
 FIELDS = [
     "vehicle_id",
@@ -27,26 +25,13 @@ FIELDS = [
 ]
 
 
-class GbfsVehicleStatusFeed(GbfsFeed):
-    name = "gbfs_vehicle_status"
-    contracts = ("gbfs_vehicle_status",)
-    gbfs_files = GBFS_FILES_BY_FEED["gbfs_vehicle_status"]
-    list_keys = ("vehicles", "bikes")
-    fields = FIELDS
-
-    def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
-        from pyspark.sql import functions as F
-
-        from itlake.contracts import load_contract
-
-        contract = load_contract(contract_name)
-        typed = typed_records(
-            bronze,
-            contract,
-            timestamps={"snapshot_time": "last_updated"},
-            renamed={"vehicle_id": ("vehicle_id", "bike_id")},
-        ).withColumn("snapshot_date", F.to_date("snapshot_time"))
-        return select_contract(typed, contract)
-
-
-FEED = GbfsVehicleStatusFeed()
+FEED = GbfsFeed(
+    "gbfs_vehicle_status",
+    gbfs_files=GBFS_FILES_BY_FEED["gbfs_vehicle_status"],
+    list_keys=("vehicles", "bikes"),
+    fields=FIELDS,
+    prepare=renamed_fields({"vehicle_id": ("vehicle_id", "bike_id")}),
+    timezone="UTC",
+    derived=("snapshot_time",),
+    derive=gbfs_times({"snapshot_time": "last_updated"}, dated={"snapshot_date": "snapshot_time"}),
+)

@@ -70,6 +70,8 @@ UNSUPPORTED_FILES = frozenset(
     }
 )
 UNSUPPORTED_CONTRACT = "gtfs_unsupported_file"
+# One row per version: which publisher's feed it is, its dates, when it came and was ingested.
+VERSION_CONTRACT = "gtfs_feed_version"
 REQUIRED_FILES = ("agency.txt", "stops.txt", "routes.txt", "trips.txt", "stop_times.txt")
 # One of the two calendars is required (MobilityData: missing_calendar_and_calendar_date_files).
 CALENDAR_FILES = ("calendar.txt", "calendar_dates.txt")
@@ -111,7 +113,7 @@ class GtfsFeed:
     name = "gtfs"
     # A zip is one feed version (its sha256 is the `feed_version` of every row): a batch of its own.
     one_file_per_batch = True
-    contracts = (*FILES, UNSUPPORTED_CONTRACT)
+    contracts = (*FILES, UNSUPPORTED_CONTRACT, VERSION_CONTRACT)
 
     def read(self, path: Path, ctx: BatchContext) -> dict:
         """{contract: raw string table} for each GTFS file in the zip (validated later)."""
@@ -133,13 +135,15 @@ class GtfsFeed:
             kept = {name: member for name, member in names.items() if name not in typed}
             if kept:
                 tables[UNSUPPORTED_CONTRACT] = _kept_files(archive, kept, ctx)
-            return tables
+        tables[VERSION_CONTRACT] = version_record(tables, ctx)
+        return tables
 
     def validate(self, tables: dict, ctx: BatchContext) -> list:
         """MobilityData-style notices about this zip, each tagged with its feed version."""
         from itlake.feeds._gtfs_validate import validate_feed
 
-        return [replace(n, feed_version=ctx.sha256) for n in validate_feed(tables, ctx)]
+        files = {name: table for name, table in tables.items() if name != VERSION_CONTRACT}
+        return [replace(n, feed_version=ctx.sha256) for n in validate_feed(files, ctx)]
 
     def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
         from pyspark.sql import functions as F
@@ -151,6 +155,9 @@ class GtfsFeed:
         if contract_name == UNSUPPORTED_CONTRACT:
             typed = cast_sourced_columns(bronze, contract, timezone="UTC")
             return select_contract(typed.withColumn("feed_version", F.lit(ctx.sha256)), contract)
+        if contract_name == VERSION_CONTRACT:
+            typed = cast_sourced_columns(bronze, contract, timezone="UTC", skip=("ingested_at",))
+            return select_contract(typed.withColumn("ingested_at", F.col("_ingested_at")), contract)
         skip = time_columns(contract)
         typed = cast_sourced_columns(bronze, contract, timezone="UTC", skip=skip)
         errors = [F.col("_parse_error")]
@@ -165,6 +172,47 @@ class GtfsFeed:
             {**empty_as_any, "feed_version": F.lit(ctx.sha256), "_parse_error": first_error(*errors)}
         )
         return select_contract(typed, contract)
+
+
+def version_record(tables: dict, ctx: BatchContext):
+    """The raw record of this version in `gtfs_feed_version`: the feed id of the profile or the
+    entry, the zip's sha256, feed_info.txt's publisher and dates, and the service date range: the
+    first and last day calendar.txt and calendar_dates.txt (added days) give any service."""
+    import pyarrow as pa
+
+    def values(contract: str, column: str) -> list[str | None]:
+        table = tables.get(contract)
+        if table is None or column not in table.column_names:
+            return []
+        return [v.strip() if v else None for v in table.column(column).to_pylist()]
+
+    def first(contract: str, column: str) -> str | None:
+        return next((v for v in values(contract, column) if v), None)
+
+    def dates(*found: list[str | None]) -> list[str]:
+        return [d for part in found for d in part if d and len(d) == 8 and d.isdigit()]
+
+    kinds = values("gtfs_calendar_date", "exception_type")
+    added = [d for d, kind in zip(values("gtfs_calendar_date", "date"), kinds, strict=True) if kind == "1"]
+    starts = dates(values("gtfs_calendar", "start_date"), added)
+    ends = dates(values("gtfs_calendar", "end_date"), added)
+    publisher = first("gtfs_feed_info", "feed_publisher_name") or first("gtfs_agency", "agency_name")
+    record = {
+        "feed_id": ctx.feed_id,
+        "feed_version": ctx.sha256,
+        "source_file": ctx.source_file,
+        "publisher_name": publisher,
+        "publisher_version": first("gtfs_feed_info", "feed_version"),
+        "feed_start_date": first("gtfs_feed_info", "feed_start_date"),
+        "feed_end_date": first("gtfs_feed_info", "feed_end_date"),
+        "service_start_date": min(starts, default=None),
+        "service_end_date": max(ends, default=None),
+        "logical_date": ctx.logical_date.strftime("%Y%m%d"),
+        "fetched_at": ctx.fetched_at.strftime("%Y-%m-%d %H:%M:%S") if ctx.fetched_at else None,
+    }
+    table = pa.Table.from_pylist([record], schema=pa.schema([(k, pa.string()) for k in record]))
+    table = table.append_column("_row_number", pa.array([1], pa.int64()))
+    return table.append_column("_raw_error", pa.nulls(1, pa.string()))
 
 
 def _read_zip_member(archive: zipfile.ZipFile, name: str, source: str) -> bytes:

@@ -12,11 +12,8 @@ local date when the trip descriptor leaves it out, and the route from the static
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from itlake.feeds._gtfs_rt import field, raw_tables, read_messages, unknown_id_notices
+from itlake.feeds._gtfs_rt import RealtimeFeed, field
 from itlake.feeds.base import BatchContext
-from itlake.feeds.cast import cast_sourced_columns, select_contract
 from itlake.feeds.gtfs_rt_vehicle_position import joined_to_static, with_timestamps
 
 CONTRACT = "gtfs_rt_trip_update"
@@ -70,48 +67,28 @@ def update_records(header, entity) -> list[dict]:
     return records
 
 
-class TripUpdateFeed:
-    name = "gtfs_rt_trip_update"
-    contracts = (CONTRACT,)
+def updates(typed, contract, ctx: BatchContext):
+    """POSIX times as UTC timestamps, the service date (the feed's local date when the trip
+    descriptor leaves it out), and the static trip's route."""
+    from pyspark.sql import functions as F
 
-    def read(self, path: Path, ctx: BatchContext) -> dict:
-        from google.transit import gtfs_realtime_pb2
-
-        records = [
-            record
-            for _, message in read_messages(path, ctx.source_file)
-            for entity in message.entity
-            if entity.HasField("trip_update")
-            for record in update_records(message.header, entity)
-        ]
-        if records:
-            columns = list(records[0])
-        else:
-            empty = gtfs_realtime_pb2.FeedMessage()
-            columns = list(update_records(empty.header, empty.entity.add())[0])
-        return raw_tables(CONTRACT, records, columns)
-
-    def validate(self, tables: dict, ctx: BatchContext) -> list:
-        return unknown_id_notices(tables[CONTRACT], ctx, ID_KINDS, ctx.source_file)
-
-    def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
-        from pyspark.sql import functions as F
-
-        from itlake.contracts import load_contract
-
-        contract = load_contract(contract_name)
-        typed = with_timestamps(
-            cast_sourced_columns(bronze, contract, timezone="UTC", skip=tuple(TIMESTAMPS)), TIMESTAMPS
-        )
-        local_day = F.to_date(F.from_utc_timestamp("feed_timestamp", ctx.timezone))
-        typed = typed.withColumns(
-            {
-                "update_index": F.col("update_index").try_cast("int"),
-                "start_date": F.coalesce("start_date", local_day),
-                "feed_date": F.col("feed_timestamp").cast("date"),
-            }
-        )
-        return select_contract(joined_to_static(typed, ctx), contract)
+    typed = with_timestamps(typed, TIMESTAMPS)
+    local_day = F.to_date(F.from_utc_timestamp("feed_timestamp", ctx.timezone))
+    typed = typed.withColumns(
+        {
+            "update_index": F.col("update_index").try_cast("int"),
+            "start_date": F.coalesce("start_date", local_day),
+            "feed_date": F.col("feed_timestamp").cast("date"),
+        }
+    )
+    return joined_to_static(typed, ctx), []
 
 
-FEED = TripUpdateFeed()
+FEED = RealtimeFeed(
+    CONTRACT,
+    entity="trip_update",
+    records=update_records,
+    id_kinds=ID_KINDS,
+    timestamps=TIMESTAMPS,
+    derive=updates,
+)

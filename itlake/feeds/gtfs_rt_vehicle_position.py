@@ -12,19 +12,15 @@ the static version when the message leaves it out.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from itlake.feeds._gtfs_rt import (
+    RealtimeFeed,
     field,
-    raw_tables,
-    read_messages,
     seconds_to_timestamp,
     static_trips,
     static_version_in_force,
-    unknown_id_notices,
 )
 from itlake.feeds.base import BatchContext
-from itlake.feeds.cast import cast_sourced_columns, first_error, parse_error, select_contract
+from itlake.feeds.cast import first_error, parse_error
 
 CONTRACT = "gtfs_rt_vehicle_position"
 TIMESTAMPS = {"position_time": "vehicle.timestamp", "feed_timestamp": "header.timestamp"}
@@ -52,40 +48,15 @@ def position_record(header, entity) -> dict:
     }
 
 
-class VehiclePositionFeed:
-    name = "gtfs_rt_vehicle_position"
-    contracts = (CONTRACT,)
-
-    def read(self, path: Path, ctx: BatchContext) -> dict:
-
-        records = [
-            position_record(message.header, entity)
-            for _, message in read_messages(path, ctx.source_file)
-            for entity in message.entity
-            if entity.HasField("vehicle")
-        ]
-        columns = list(records[0]) if records else _empty_columns()
-        return raw_tables(CONTRACT, records, columns)
-
-    def validate(self, tables: dict, ctx: BatchContext) -> list:
-        return unknown_id_notices(tables[CONTRACT], ctx, ID_KINDS, ctx.source_file)
-
-    def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
-        from itlake.contracts import load_contract
-
-        contract = load_contract(contract_name)
-        typed = with_timestamps(
-            cast_sourced_columns(bronze, contract, timezone="UTC", skip=tuple(TIMESTAMPS))
-        )
-        typed = typed.withColumn("position_date", typed["position_time"].cast("date"))
-        return select_contract(joined_to_static(typed, ctx), contract)
+def position_records(header, entity) -> list[dict]:
+    return [position_record(header, entity)]
 
 
-def _empty_columns() -> list[str]:
-    from google.transit import gtfs_realtime_pb2
-
-    message = gtfs_realtime_pb2.FeedMessage()
-    return list(position_record(message.header, message.entity.add()))
+def positions(typed, contract, ctx: BatchContext):
+    """POSIX times as UTC timestamps, the position's date, and the static trip's route."""
+    typed = with_timestamps(typed)
+    typed = typed.withColumn("position_date", typed["position_time"].cast("date"))
+    return joined_to_static(typed, ctx), []
 
 
 def with_timestamps(typed, timestamps: dict[str, str] = TIMESTAMPS):
@@ -101,11 +72,12 @@ def with_timestamps(typed, timestamps: dict[str, str] = TIMESTAMPS):
 
 
 def joined_to_static(typed, ctx: BatchContext):
-    """Add `static_feed_version`, and the static trip's route where the message has none."""
+    """Add `static_feed_version`, the version in force of the publisher's own static feed (the
+    batch's `feed_id`), and the static trip's route where the message has none."""
     from pyspark.sql import functions as F
 
     spark = typed.sparkSession
-    version = static_version_in_force(ctx.logical_date)
+    version = static_version_in_force(ctx.logical_date, ctx.feed_id or None)
     if version is None:
         return typed.withColumn("static_feed_version", F.lit(None).cast("string"))
     trips = F.broadcast(static_trips(spark, version))
@@ -116,4 +88,11 @@ def joined_to_static(typed, ctx: BatchContext):
     )
 
 
-FEED = VehiclePositionFeed()
+FEED = RealtimeFeed(
+    "gtfs_rt_vehicle_position",
+    entity="vehicle",
+    records=position_records,
+    id_kinds=ID_KINDS,
+    timestamps=TIMESTAMPS,
+    derive=positions,
+)

@@ -9,41 +9,26 @@ A negative or zero power is quarantined by the contract's range; so are connecto
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from itlake.feeds._geometry import located_at_source_point
-from itlake.feeds.base import BatchContext
-from itlake.feeds.cast import cast_sourced_columns, first_error, select_contract
-from itlake.feeds.csv_reader import read_csv_feed
+from itlake.feeds.skeleton import ContractFeed
 
 YES_NO = {"是": True, "否": False}
 
 
-class NevChargingStationFeed:
-    name = "nev_charging_station"
-    contracts = ("nev_charging_station",)
+def station(typed, contract, ctx):
+    """是否24小时 as a boolean (anything but 是 or 否 is refused), and the station's point."""
+    from pyspark.sql import functions as F
 
-    def read(self, path: Path, ctx: BatchContext) -> dict:
-        return read_csv_feed(path, ctx, "nev_charging_station")
+    from itlake.feeds.cast import blank_to_null
 
-    def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
-        from pyspark.sql import functions as F
-
-        from itlake.contracts import load_contract
-        from itlake.feeds.cast import blank_to_null
-
-        contract = load_contract(contract_name)
-        raw = blank_to_null(F.col("是否24小时"))
-        open_24h = F.coalesce(*[F.when(raw == text, F.lit(value)) for text, value in YES_NO.items()])
-        not_yes_no = F.when(
-            raw.isNotNull() & open_24h.isNull(),
-            F.concat(F.lit("是否24小时='"), raw, F.lit("' is not 是 or 否")),
-        )
-        typed = cast_sourced_columns(bronze, contract, timezone=ctx.timezone, skip=("open_24h",))
-        typed = typed.withColumn("open_24h", open_24h).withColumn(
-            "_parse_error", first_error(F.col("_parse_error"), not_yes_no)
-        )
-        return select_contract(typed.transform(located_at_source_point(ctx.crs)), contract)
+    raw = blank_to_null(F.col("是否24小时"))
+    open_24h = F.coalesce(*[F.when(raw == text, F.lit(value)) for text, value in YES_NO.items()])
+    not_yes_no = F.when(
+        raw.isNotNull() & open_24h.isNull(),
+        F.concat(F.lit("是否24小时='"), raw, F.lit("' is not 是 or 否")),
+    )
+    typed = typed.withColumn("open_24h", open_24h).transform(located_at_source_point(ctx.crs))
+    return typed, [not_yes_no]
 
 
-FEED = NevChargingStationFeed()
+FEED = ContractFeed("nev_charging_station", derived=("open_24h",), derive=station)

@@ -9,11 +9,7 @@ tonnes. A month that is not `yyyy-MM` is a parse error; negative figures break t
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from itlake.feeds.base import BatchContext
-from itlake.feeds.cast import cast_sourced_columns, select_contract
-from itlake.feeds.csv_reader import read_csv_feed
+from itlake.feeds.skeleton import ContractFeed
 
 DIRECTIONS = {"进港": "inbound", "出港": "outbound"}
 TRADES = {"外贸": "foreign", "内贸": "domestic"}
@@ -21,54 +17,40 @@ MONTH_PATTERN = r"^\d{4}-\d{2}$"
 TEN_THOUSAND = 10_000
 
 
-class PortThroughputFeed:
-    name = "port_throughput"
-    contracts = ("port_throughput",)
+def throughput(typed, contract, ctx):
+    """The month as its first day, direction and trade in English, TEU and tonnes from 10^4."""
+    from pyspark.sql import functions as F
 
-    def read(self, path: Path, ctx: BatchContext) -> dict:
-        return read_csv_feed(path, ctx, "port_throughput")
+    from itlake.feeds.cast import blank_to_null, lookup, parse_error
 
-    def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
-        from pyspark.sql import functions as F
+    raw_month = F.col("统计月份")
+    month_text = blank_to_null(raw_month)
+    month = F.when(
+        month_text.rlike(MONTH_PATTERN), F.to_date(F.try_to_timestamp(month_text, F.lit("yyyy-MM")))
+    )
+    teu_10k = blank_to_null(F.col("`集装箱吞吐量万TEU`")).try_cast("double")
+    tonnes_10k = blank_to_null(F.col("`货物吞吐量万吨`")).try_cast("double")
 
-        from itlake.contracts import load_contract
-        from itlake.feeds.cast import blank_to_null, first_error, parse_error
+    def translate(raw, mapping: dict[str, str]):
+        value = blank_to_null(raw)
+        return F.coalesce(lookup(mapping, value), value)
 
-        contract = load_contract(contract_name)
-        derived = ("month", "direction", "trade", "teu", "tonnage_t")
-        typed = cast_sourced_columns(bronze, contract, timezone=ctx.timezone, skip=derived)
-
-        raw_month = F.col("统计月份")
-        month_text = blank_to_null(raw_month)
-        month = F.when(
-            month_text.rlike(MONTH_PATTERN), F.to_date(F.try_to_timestamp(month_text, F.lit("yyyy-MM")))
-        )
-        teu_10k = blank_to_null(F.col("`集装箱吞吐量万TEU`")).try_cast("double")
-        tonnes_10k = blank_to_null(F.col("`货物吞吐量万吨`")).try_cast("double")
-
-        def translate(raw, mapping: dict[str, str]):
-            value = blank_to_null(raw)
-            return F.coalesce(
-                F.try_element_at(F.create_map(*[F.lit(x) for kv in mapping.items() for x in kv]), value),
-                value,
-            )
-
-        typed = typed.withColumns(
-            {
-                "month": month,
-                "direction": translate(F.col("进出港"), DIRECTIONS),
-                "trade": translate(F.col("内外贸"), TRADES),
-                "teu": F.round(teu_10k * TEN_THOUSAND).cast("long"),
-                "tonnage_t": F.round(tonnes_10k * TEN_THOUSAND, 1),
-                "_parse_error": first_error(
-                    F.col("_parse_error"),
-                    parse_error("统计月份", raw_month, month, "month (yyyy-MM)"),
-                    parse_error("集装箱吞吐量万TEU", F.col("`集装箱吞吐量万TEU`"), teu_10k, "double"),
-                    parse_error("货物吞吐量万吨", F.col("`货物吞吐量万吨`"), tonnes_10k, "double"),
-                ),
-            }
-        )
-        return select_contract(typed, contract)
+    typed = typed.withColumns(
+        {
+            "month": month,
+            "direction": translate(F.col("进出港"), DIRECTIONS),
+            "trade": translate(F.col("内外贸"), TRADES),
+            "teu": F.round(teu_10k * TEN_THOUSAND).cast("long"),
+            "tonnage_t": F.round(tonnes_10k * TEN_THOUSAND, 1),
+        }
+    )
+    return typed, [
+        parse_error("统计月份", raw_month, month, "month (yyyy-MM)"),
+        parse_error("集装箱吞吐量万TEU", F.col("`集装箱吞吐量万TEU`"), teu_10k, "double"),
+        parse_error("货物吞吐量万吨", F.col("`货物吞吐量万吨`"), tonnes_10k, "double"),
+    ]
 
 
-FEED = PortThroughputFeed()
+FEED = ContractFeed(
+    "port_throughput", derived=("month", "direction", "trade", "teu", "tonnage_t"), derive=throughput
+)

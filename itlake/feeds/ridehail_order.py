@@ -19,11 +19,7 @@ pseudonyms; coordinates become WGS-84 with the originals and their system kept.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from itlake.feeds.base import BatchContext
-from itlake.feeds.cast import cast_sourced_columns, select_contract
-from itlake.feeds.csv_reader import read_csv_feed
+from itlake.feeds.skeleton import ContractFeed
 
 HEADER = [
     "CompanyId",
@@ -50,71 +46,65 @@ ENCRYPT = {"1": "GCJ-02", "2": "WGS-84", "3": "BD-09"}
 CANCELLED_BY = {"1": "cancelled_by_passenger", "2": "cancelled_by_driver", "3": "no_driver"}
 
 
-class RidehailOrderFeed:
-    name = "ridehail_order"
-    contracts = ("ridehail_order",)
+def order(typed, contract, ctx):
+    """Pseudonyms, the order's coordinate system and status, its date, and WGS-84 positions."""
+    from pyspark.sql import functions as F
 
-    def read(self, path: Path, ctx: BatchContext) -> dict:
-        return read_csv_feed(path, ctx, "ridehail_order", HEADER)
+    from itlake.feeds.cast import blank_to_null, first_error, lookup
+    from itlake.geo.crs import to_wgs84_by_crs_column
+    from itlake.privacy import hmac_sha256_col
 
-    def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
-        from pyspark.sql import functions as F
-
-        from itlake.contracts import load_contract
-        from itlake.feeds.cast import blank_to_null, first_error, lookup
-        from itlake.geo.crs import to_wgs84_by_crs_column
-        from itlake.privacy import hmac_sha256_col
-
-        contract = load_contract(contract_name)
-        typed = cast_sourced_columns(bronze, contract, timezone=ctx.timezone, skip=tuple(PSEUDONYMISED))
-        encrypt = blank_to_null(F.col("Encrypt"))
-        operator = blank_to_null(F.col("CancelOperator"))
-        src_crs = F.coalesce(lookup(ENCRYPT, encrypt), F.when(encrypt.isNull(), F.lit(ctx.crs)))
-        status = (
-            F.when(F.col("cancel_time").isNotNull(), lookup(CANCELLED_BY, operator))
-            .when(F.col("dropoff_time").isNotNull(), F.lit("completed"))
-            .otherwise(F.lit("in_progress"))
-        )
-        code_errors = first_error(
-            F.when(
-                encrypt.isNotNull() & src_crs.isNull(),
-                F.concat(F.lit("Encrypt='"), encrypt, F.lit("' is not 1 (GCJ-02), 2 (WGS-84) or 3 (BD-09)")),
+    encrypt = blank_to_null(F.col("Encrypt"))
+    operator = blank_to_null(F.col("CancelOperator"))
+    src_crs = F.coalesce(lookup(ENCRYPT, encrypt), F.when(encrypt.isNull(), F.lit(ctx.crs)))
+    status = (
+        F.when(F.col("cancel_time").isNotNull(), lookup(CANCELLED_BY, operator))
+        .when(F.col("dropoff_time").isNotNull(), F.lit("completed"))
+        .otherwise(F.lit("in_progress"))
+    )
+    code_errors = first_error(
+        F.when(
+            encrypt.isNotNull() & src_crs.isNull(),
+            F.concat(F.lit("Encrypt='"), encrypt, F.lit("' is not 1 (GCJ-02), 2 (WGS-84) or 3 (BD-09)")),
+        ),
+        F.when(
+            F.col("cancel_time").isNotNull() & lookup(CANCELLED_BY, operator).isNull(),
+            F.concat(
+                F.lit("CancelOperator='"),
+                F.coalesce(operator, F.lit("")),
+                F.lit("' is not 1 (passenger), 2 (driver) or 3 (platform) on a cancelled order"),
             ),
-            F.when(
-                F.col("cancel_time").isNotNull() & lookup(CANCELLED_BY, operator).isNull(),
-                F.concat(
-                    F.lit("CancelOperator='"),
-                    F.coalesce(operator, F.lit("")),
-                    F.lit("' is not 1 (passenger), 2 (driver) or 3 (platform) on a cancelled order"),
-                ),
-            ),
+        ),
+    )
+    typed = (
+        typed.withColumns(
+            {
+                **{
+                    name: hmac_sha256_col(blank_to_null(F.col(source)), ctx.pseudonym_key)
+                    for name, source in PSEUDONYMISED.items()
+                },
+                "src_crs": src_crs,
+                "status": status,
+                "order_date": F.to_date("order_time"),
+            }
         )
-        typed = (
-            typed.withColumns(
-                {
-                    **{
-                        name: hmac_sha256_col(blank_to_null(F.col(source)), ctx.pseudonym_key)
-                        for name, source in PSEUDONYMISED.items()
-                    },
-                    "src_crs": src_crs,
-                    "status": status,
-                    "order_date": F.to_date("order_time"),
-                    "distance_m": F.col("distance_m") * 1000.0,
-                    "_parse_error": first_error(F.col("_parse_error"), code_errors),
-                }
-            )
-            .transform(
-                to_wgs84_by_crs_column(
-                    "src_pickup_lon", "src_pickup_lat", "src_crs", "pickup_lon", "pickup_lat"
-                )
-            )
-            .transform(
-                to_wgs84_by_crs_column(
-                    "src_dropoff_lon", "src_dropoff_lat", "src_crs", "dropoff_lon", "dropoff_lat"
-                )
+        .transform(
+            to_wgs84_by_crs_column("src_pickup_lon", "src_pickup_lat", "src_crs", "pickup_lon", "pickup_lat")
+        )
+        .transform(
+            to_wgs84_by_crs_column(
+                "src_dropoff_lon", "src_dropoff_lat", "src_crs", "dropoff_lon", "dropoff_lat"
             )
         )
-        return select_contract(typed, contract)
+    )
+    return typed, [code_errors]
 
 
-FEED = RidehailOrderFeed()
+FEED = ContractFeed(
+    "ridehail_order",
+    header=HEADER,
+    derived=tuple(PSEUDONYMISED),
+    derive=order,
+    # DriveMile is in km (the exchange's unit); the contract keeps metres.
+    source_units={"distance_m": "km"},
+)

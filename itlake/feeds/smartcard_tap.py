@@ -12,11 +12,7 @@ Card numbers become keyed HMAC pseudonyms; the fare becomes yuan.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from itlake.feeds.base import BatchContext
-from itlake.feeds.cast import cast_sourced_columns, select_contract
-from itlake.feeds.csv_reader import read_csv_feed
+from itlake.feeds.skeleton import ContractFeed
 
 HEADER = [
     "deal_date",
@@ -35,45 +31,35 @@ TAP_TYPES = {"地铁入站": "metro_entry", "地铁出站": "metro_exit", "巴�
 MODES = {"metro_entry": "metro", "metro_exit": "metro", "bus_board": "bus"}
 
 
-class SmartcardTapFeed:
-    name = "smartcard_tap"
-    contracts = ("smartcard_tap",)
+def tap(typed, contract, ctx):
+    """The card's pseudonym, the tap type and mode in English, and the tap's date."""
+    from pyspark.sql import functions as F
 
-    def read(self, path: Path, ctx: BatchContext) -> dict:
-        return read_csv_feed(path, ctx, "smartcard_tap", HEADER)
+    from itlake.feeds.cast import blank_to_null, lookup
+    from itlake.privacy import hmac_sha256_col
 
-    def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
-        from pyspark.sql import functions as F
-
-        from itlake.contracts import load_contract
-        from itlake.feeds.cast import blank_to_null, first_error, lookup
-        from itlake.privacy import hmac_sha256_col
-
-        contract = load_contract(contract_name)
-        typed = cast_sourced_columns(bronze, contract, timezone=ctx.timezone, skip=("card_id",))
-        deal_type = blank_to_null(F.col("deal_type"))
-        tap_type = lookup(TAP_TYPES, deal_type)
-        typed = typed.withColumns(
-            {
-                "card_id": hmac_sha256_col(blank_to_null(F.col("card_no")), ctx.pseudonym_key),
-                "tap_type": tap_type,
-                "mode": lookup(MODES, tap_type),
-                "tap_date": F.to_date("tap_time"),
-                "fare_cny": F.col("fare_cny") / 100.0,
-                "_parse_error": first_error(
-                    F.col("_parse_error"),
-                    F.when(
-                        tap_type.isNull(),
-                        F.concat(
-                            F.lit("deal_type='"),
-                            F.coalesce(deal_type, F.lit("")),
-                            F.lit(f"' is not one of {', '.join(TAP_TYPES)}"),
-                        ),
-                    ),
-                ),
-            }
-        )
-        return select_contract(typed, contract)
+    deal_type = blank_to_null(F.col("deal_type"))
+    tap_type = lookup(TAP_TYPES, deal_type)
+    typed = typed.withColumns(
+        {
+            "card_id": hmac_sha256_col(blank_to_null(F.col("card_no")), ctx.pseudonym_key),
+            "tap_type": tap_type,
+            "mode": lookup(MODES, tap_type),
+            "tap_date": F.to_date("tap_time"),
+        }
+    )
+    unknown_type = F.when(
+        tap_type.isNull(),
+        F.concat(
+            F.lit("deal_type='"),
+            F.coalesce(deal_type, F.lit("")),
+            F.lit(f"' is not one of {', '.join(TAP_TYPES)}"),
+        ),
+    )
+    return typed, [unknown_type]
 
 
-FEED = SmartcardTapFeed()
+# deal_money is in fen; the contract keeps yuan.
+FEED = ContractFeed(
+    "smartcard_tap", header=HEADER, derived=("card_id",), derive=tap, source_units={"fare_cny": "fen"}
+)

@@ -9,27 +9,12 @@ after the day following the batch's logical date (itlake/feeds/_positions.py).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from itlake.feeds._positions import positions_to_silver
-from itlake.feeds.base import BatchContext
-from itlake.feeds.csv_reader import read_csv_feed
+from itlake.feeds._positions import position_feed
 
 HEADER = ["VehicleNum", "time", "lon", "lat", "OpenStatus", "Speed"]
 MAX_SPEED_KMH = 200.0
 
 
-class TaxiGpsFeed:
-    name = "taxi_gps"
-    contracts = ("taxi_gps",)
-
-    def read(self, path: Path, ctx: BatchContext) -> dict:
-        return read_csv_feed(path, ctx, "taxi_gps", HEADER)
-
-    def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
-        return positions_to_silver(
-            bronze, contract_name, ctx, vehicle="vehicle_id", source="VehicleNum", max_speed_kmh=MAX_SPEED_KMH
-        )
-
-
-FEED = TaxiGpsFeed()
+FEED = position_feed(
+    "taxi_gps", vehicle="vehicle_id", source="VehicleNum", max_speed_kmh=MAX_SPEED_KMH, header=HEADER
+)

@@ -9,33 +9,10 @@ A feature that is not a point, or has no geometry, is quarantined with its numbe
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from itlake.feeds._geometry import conform_geometry, read_vector
-from itlake.feeds.base import BatchContext
-from itlake.feeds.cast import cast_sourced_columns, first_error, select_contract
+from itlake.feeds._geometry import checked_geometry_feed
 
 PROPERTIES = ["hub_id", "name", "type", "adcode", "opened"]
 
-
-class TransportHubFeed:
-    name = "transport_hub"
-    contracts = ("transport_hub",)
-
-    def read(self, path: Path, ctx: BatchContext) -> dict:
-        return {"transport_hub": read_vector(path, ctx, PROPERTIES)}
-
-    def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
-        from pyspark.sql import functions as F
-
-        from itlake.contracts import load_contract
-
-        contract = load_contract(contract_name)
-        typed = cast_sourced_columns(
-            bronze, contract, timezone=ctx.timezone, date_format="yyyy-MM-dd"
-        ).transform(conform_geometry("Point", id_column="hub_id"))
-        typed = typed.withColumn("_parse_error", first_error(F.col("_parse_error"), F.col("_geometry_error")))
-        return select_contract(typed, contract)
-
-
-FEED = TransportHubFeed()
+FEED = checked_geometry_feed(
+    "transport_hub", PROPERTIES, "Point", id_column="hub_id", date_format="yyyy-MM-dd"
+)

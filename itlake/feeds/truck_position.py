@@ -14,27 +14,10 @@ MAX_SPEED_KMH is an impossible jump and is quarantined.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from itlake.feeds._positions import positions_to_silver
-from itlake.feeds.base import BatchContext
-from itlake.feeds.csv_reader import read_csv_feed
+from itlake.feeds._positions import position_feed
 
 # Heavy trucks are governed to 89-100 km/h; 180 km/h leaves room for noise between close fixes.
 MAX_SPEED_KMH = 180.0
 
 
-class TruckPositionFeed:
-    name = "truck_position"
-    contracts = ("truck_position",)
-
-    def read(self, path: Path, ctx: BatchContext) -> dict:
-        return read_csv_feed(path, ctx, "truck_position")
-
-    def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
-        return positions_to_silver(
-            bronze, contract_name, ctx, vehicle="plate_id", source="车牌号", max_speed_kmh=MAX_SPEED_KMH
-        )
-
-
-FEED = TruckPositionFeed()
+FEED = position_feed("truck_position", vehicle="plate_id", source="车牌号", max_speed_kmh=MAX_SPEED_KMH)

@@ -22,8 +22,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from itlake.feeds.base import BatchContext, FeedError
-from itlake.feeds.cast import cast_sourced_columns, select_contract
 from itlake.feeds.csv_reader import check_encoding, read_csv_strings, read_file_bytes
+from itlake.feeds.skeleton import ContractFeed
 
 PSEUDONYMISED = {"shipper_id": "托运人", "consignee_id": "收货人", "plate_id": "车牌号"}
 LEGS_FIELD = "联运段"
@@ -54,52 +54,45 @@ def csv_header() -> list[str]:
     return [c.source for c in load_contract("waybill").columns if c.source] + [LEGS_FIELD]
 
 
-class WaybillFeed:
-    name = "waybill"
-    contracts = ("waybill", "waybill_leg")
-
-    def read(self, path: Path, ctx: BatchContext) -> dict:
-        data = read_file_bytes(path)
-        if path.suffix.lower() in JSON_SUFFIXES:
-            waybills = read_json_lines(data, ctx.source_file)
-        else:
-            waybills = read_csv_strings(
-                data, encoding=ctx.encoding, expected=csv_header(), source=ctx.source_file
-            )
-        return {"waybill": waybills, "waybill_leg": split_legs(waybills)}
-
-    def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
-        from pyspark.sql import functions as F
-
-        from itlake.contracts import load_contract
-        from itlake.feeds.cast import blank_to_null, first_error, typed_value
-        from itlake.geo.admin_codes import unknown_code_reason
-        from itlake.privacy import hmac_sha256_col
-
-        contract = load_contract(contract_name)
-        if contract_name == "waybill_leg":
-            typed = cast_sourced_columns(bronze, contract, timezone=ctx.timezone)
-            pickup = typed_value(
-                F.col("揽收时间"),
-                "timestamp",
-                timestamp_format="yyyy-MM-dd HH:mm:ss",
-                date_format="yyyyMMdd",
-                timezone=ctx.timezone,
-            )
-            typed = typed.withColumn("pickup_date", F.to_date(pickup))
-            codes = ("from_code", "to_code")
-        else:
-            typed = cast_sourced_columns(bronze, contract, timezone=ctx.timezone, skip=tuple(PSEUDONYMISED))
-            pseudonyms = {
-                name: hmac_sha256_col(blank_to_null(F.col(f"`{source}`")), ctx.pseudonym_key)
-                for name, source in PSEUDONYMISED.items()
-            }
-            typed = typed.withColumns(pseudonyms).withColumn("pickup_date", F.to_date("pickup_time"))
-            codes = ("origin_code", "destination_code")
-        typed = typed.withColumn(
-            "_parse_error", first_error(F.col("_parse_error"), *(unknown_code_reason(c) for c in codes))
+def read_waybills(path: Path, ctx: BatchContext) -> dict:
+    """The waybill records of a CSV or JSON Lines file, and their legs."""
+    data = read_file_bytes(path)
+    if path.suffix.lower() in JSON_SUFFIXES:
+        waybills = read_json_lines(data, ctx.source_file)
+    else:
+        waybills = read_csv_strings(
+            data, encoding=ctx.encoding, expected=csv_header(), source=ctx.source_file
         )
-        return select_contract(typed, contract)
+    return {"waybill": waybills, "waybill_leg": split_legs(waybills)}
+
+
+def shipment(typed, contract, ctx):
+    """Pseudonyms and the pickup date of a waybill (a leg's from its raw pickup time); codes not in
+    GB/T 2260 are refused."""
+    from pyspark.sql import functions as F
+
+    from itlake.feeds.cast import blank_to_null, typed_value
+    from itlake.geo.admin_codes import unknown_code_reason
+    from itlake.privacy import hmac_sha256_col
+
+    if contract.name == "waybill_leg":
+        pickup = typed_value(
+            F.col("揽收时间"),
+            "timestamp",
+            timestamp_format="yyyy-MM-dd HH:mm:ss",
+            date_format="yyyyMMdd",
+            timezone=ctx.timezone,
+        )
+        typed = typed.withColumn("pickup_date", F.to_date(pickup))
+        codes = ("from_code", "to_code")
+    else:
+        pseudonyms = {
+            name: hmac_sha256_col(blank_to_null(F.col(f"`{source}`")), ctx.pseudonym_key)
+            for name, source in PSEUDONYMISED.items()
+        }
+        typed = typed.withColumns(pseudonyms).withColumn("pickup_date", F.to_date("pickup_time"))
+        codes = ("origin_code", "destination_code")
+    return typed, [unknown_code_reason(c) for c in codes]
 
 
 def read_json_lines(data: bytes, source: str) -> pa.Table:
@@ -190,4 +183,10 @@ def split_legs(waybills: pa.Table) -> pa.Table:
     return pa.table(arrays)
 
 
-FEED = WaybillFeed()
+FEED = ContractFeed(
+    "waybill",
+    contracts=("waybill", "waybill_leg"),
+    reader=read_waybills,
+    derived=tuple(PSEUDONYMISED),
+    derive=shipment,
+)

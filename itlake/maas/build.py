@@ -58,6 +58,7 @@ class MaasInputs:
     gtfs_trips: DataFrame
     gtfs_stop_times: DataFrame
     gtfs_calendar: DataFrame
+    gtfs_feed_versions: DataFrame
 
 
 SPECS = {
@@ -73,6 +74,7 @@ SPECS = {
     "gtfs_trips": sources.GTFS_TRIPS,
     "gtfs_stop_times": sources.GTFS_STOP_TIMES,
     "gtfs_calendar": sources.GTFS_CALENDAR,
+    "gtfs_feed_versions": sources.GTFS_FEED_VERSIONS,
 }
 # Station reports read before the day starts, so the first report of the day has one to compare with.
 STATUS_LOOKBACK = timedelta(hours=1)
@@ -96,7 +98,9 @@ def empty_inputs(spark: SparkSession) -> MaasInputs:
 
 def active_timetable(inputs: MaasInputs, day: date) -> tuple[DataFrame, DataFrame]:
     """(trips running on `day`, stops of their feed version), both persisted."""
-    trips = active_trips(inputs.gtfs_calendar, inputs.gtfs_trips, inputs.gtfs_routes, day).persist()
+    trips = active_trips(
+        inputs.gtfs_calendar, inputs.gtfs_trips, inputs.gtfs_routes, day, inputs.gtfs_feed_versions
+    ).persist()
     stops = inputs.gtfs_stops.join(trips.select("feed_version").distinct(), "feed_version").persist()
     return trips, stops
 

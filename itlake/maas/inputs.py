@@ -184,6 +184,9 @@ GTFS_CALENDAR = Input(
     },
 )
 
+# Which publisher's feed each version belongs to: the timetable takes one version per feed.
+GTFS_FEED_VERSIONS = Input("gtfs_feed_version", {"feed_version": "feed_version", "feed_id": "feed_id"})
+
 
 def input_schema(spec: Input) -> T.StructType:
     """The schema `read_input` returns: the contract's types under the MaaS names."""

@@ -1,10 +1,11 @@
 """The GTFS timetable of one service date: which trips run, and when each leaves each stop.
 
 A GTFS time is seconds after "noon minus 12 h" of the service day in the agency's time zone (the
-city's, here; China has no daylight saving, so that is local midnight). Only one feed version is
-used per date: of the versions whose calendar runs a service that day, the one that starts
-latest (a newer timetable replaces an older one). calendar_dates exceptions are not in silver, so
-they are not applied.
+city's, here; China has no daylight saving, so that is local midnight). One feed version is used
+per publisher's feed and date: of the versions of a feed (`gtfs_feed_version.feed_id`) whose
+calendar runs a service that day, the one that starts latest (a newer timetable replaces an older
+one of the same publisher, never another publisher's). Versions with no feed identity count as
+one feed. calendar_dates exceptions are not in silver, so they are not applied.
 """
 
 from __future__ import annotations
@@ -17,22 +18,34 @@ from pyspark.sql import functions as F
 from itlake.maas.inputs import WEEKDAYS
 
 
-def active_services(calendar: DataFrame, day: date) -> DataFrame:
-    """(feed_version, service_id) running on `day`, from the one feed version in force that day."""
+def active_services(calendar: DataFrame, day: date, feed_versions: DataFrame | None = None) -> DataFrame:
+    """(feed_version, service_id) running on `day`, from the one version of each feed in force that
+    day; `feed_versions` (feed_version, feed_id) says which feed a version belongs to."""
     weekday = WEEKDAYS[day.weekday()]
     running = calendar.where(
         (F.col("start_date") <= F.lit(day)) & (F.col("end_date") >= F.lit(day)) & (F.col(weekday) == 1)
     )
     latest = running.groupBy("feed_version").agg(F.max("start_date").alias("starts"))
-    chosen = (
-        latest.orderBy(F.col("starts").desc(), F.col("feed_version").desc()).limit(1).select("feed_version")
+    if feed_versions is not None:
+        latest = latest.join(feed_versions.select("feed_version", "feed_id"), "feed_version", "left")
+    else:
+        latest = latest.withColumn("feed_id", F.lit(None).cast("string"))
+    newest = Window.partitionBy(F.coalesce("feed_id", F.lit(""))).orderBy(
+        F.col("starts").desc(), F.col("feed_version").desc()
     )
+    chosen = latest.withColumn("_n", F.row_number().over(newest)).where("_n = 1").select("feed_version")
     return running.join(chosen, "feed_version").select("feed_version", "service_id")
 
 
-def active_trips(calendar: DataFrame, trips: DataFrame, routes: DataFrame, day: date) -> DataFrame:
+def active_trips(
+    calendar: DataFrame,
+    trips: DataFrame,
+    routes: DataFrame,
+    day: date,
+    feed_versions: DataFrame | None = None,
+) -> DataFrame:
     """Trips running on `day`: feed_version, trip_id, route_id, direction_id, route_type."""
-    services = active_services(calendar, day)
+    services = active_services(calendar, day, feed_versions)
     return (
         trips.join(services, ["feed_version", "service_id"])
         .join(routes.select("feed_version", "route_id", "route_type"), ["feed_version", "route_id"])
