@@ -156,9 +156,9 @@ def vacuum(spark, path: str, hours: int, run: MaintenanceAction) -> MaintenanceA
 
 def checkpoint(path: str, run: MaintenanceAction) -> MaintenanceAction | None:
     """A checkpoint at the table's version unless it has one there already; None when it had."""
-    from deltalake import DeltaTable
+    from itlake.lake.storage import open_delta
 
-    table = DeltaTable(path.removeprefix("file:"))
+    table = open_delta(path)
     version = table.version()
     storage = LakeStorage.for_uri(path)
     if storage.exists(f"{path}/_delta_log/{version:020d}.checkpoint.parquet"):
@@ -308,7 +308,8 @@ def overdue_personal_data(catalog: Catalog, logical_date: date) -> list[Overdue]
     `logical_date`: what the maintenance DAG should have deleted. Read with `deltalake`, no Spark."""
     import pyarrow as pa
     import pyarrow.dataset as ds
-    from deltalake import DeltaTable
+
+    from itlake.lake.storage import open_delta
 
     found = []
     for entry in catalog.feeds():
@@ -332,7 +333,7 @@ def overdue_personal_data(catalog: Catalog, logical_date: date) -> list[Overdue]
                 path = table_path(layer, name)
                 if not is_delta_table(path):
                     continue
-                dataset = DeltaTable(path.removeprefix("file:")).to_pyarrow_dataset()
+                dataset = open_delta(path).to_pyarrow_dataset()
                 limit = pa.scalar(cutoff_time, type=dataset.schema.field(column).type)
                 rows = dataset.count_rows(filter=ds.field(column) < limit)
                 if rows:

@@ -154,12 +154,11 @@ def _string_array(values: Sequence[str]):
 def read_arrow(path: str, columns: Sequence[str] | None = None):
     """A table's current snapshot as Arrow, read by deltalake in this process (no Spark); None when
     there is no table. For small reads that decide what to do before any engine is touched."""
-    from deltalake import DeltaTable
+    from itlake.lake.storage import is_delta_table, open_delta
 
-    location = path.removeprefix("file:")
-    if not DeltaTable.is_deltatable(location):
+    if not is_delta_table(path):
         return None
-    return DeltaTable(location).to_pyarrow_dataset().to_table(columns=list(columns) if columns else None)
+    return open_delta(path).to_pyarrow_dataset().to_table(columns=list(columns) if columns else None)
 
 
 def is_local(path: str) -> bool:

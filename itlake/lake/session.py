@@ -5,7 +5,9 @@ attaches to the warm engine: a Spark Connect session of its own, so two tasks at
 share no temporary views and no settings. Without it, the session is a local JVM in this process.
 
 Delta's jars come from Maven Central on first use (spark.jars.packages) and are cached in
-ITLAKE_IVY_DIR, so later runs start without the network.
+ITLAKE_IVY_DIR, so later runs start without the network. A lake on object storage (an s3a:// root)
+adds Hadoop's s3a connector, hadoop-aws at the version of the Hadoop client pyspark ships (with the
+AWS SDK bundle it declares), and the store's settings (itlake/lake/storage.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from itlake.config import get_settings
+from itlake.lake.storage import hadoop_s3a_conf, is_remote, single_writer
 
 SCALA_BINARY = "2.13"
 
@@ -31,13 +34,30 @@ def delta_package() -> str:
     return f"io.delta:delta-spark_{spark_minor}_{SCALA_BINARY}:{version('delta-spark')}"
 
 
+def hadoop_aws_package() -> str:
+    """The Maven coordinate of hadoop-aws matching the Hadoop client jar that pyspark ships."""
+    import pyspark
+
+    jars = sorted((Path(pyspark.__file__).parent / "jars").glob("hadoop-client-api-*.jar"))
+    if not jars:
+        raise RuntimeError("pyspark ships no hadoop-client-api jar: cannot choose hadoop-aws for s3a://")
+    return f"org.apache.hadoop:hadoop-aws:{jars[-1].stem.removeprefix('hadoop-client-api-')}"
+
+
+def lake_packages() -> str:
+    """The packages of every session: Delta, and hadoop-aws when the lake is on object storage."""
+    if is_remote(get_settings().lake_root):
+        return f"{delta_package()},{hadoop_aws_package()}"
+    return delta_package()
+
+
 def spark_conf(app_name: str = "itlake") -> dict[str, str]:
     """Every setting the factory applies; spark-submit passes the same ones as --conf."""
     settings = get_settings()
     return {
         "spark.app.name": app_name,
         "spark.master": settings.spark_master,
-        "spark.jars.packages": delta_package(),
+        "spark.jars.packages": lake_packages(),
         "spark.jars.ivy": str(settings.ivy_dir),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -55,6 +75,7 @@ def spark_conf(app_name: str = "itlake") -> dict[str, str]:
         # Delta replays its log with a shuffle of this many partitions; 50 (the default) is far too
         # many tasks for a few small log files on two cores.
         "spark.databricks.delta.snapshotPartitions": os.environ.get("ITLAKE_DELTA_SNAPSHOT_PARTITIONS", "2"),
+        **(hadoop_s3a_conf() if is_remote(settings.lake_root) else {}),
     }
 
 
@@ -152,6 +173,8 @@ def get_spark(app_name: str = "itlake"):
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    # A new driver: on object storage, the only one writing the lake (or a clear refusal).
+    single_writer(get_settings().lake_root)
     # PySpark starts Python workers with $PYSPARK_PYTHON, else the first python3 on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
