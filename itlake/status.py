@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from itlake.lake.paths import system_table_path, table_path
 
@@ -239,4 +238,7 @@ def resource_status(catalog=None, now: datetime | None = None) -> list[ResourceS
 
 
 def lake_root_exists() -> bool:
-    return Path(table_path("_system", "x")).parent.parent.exists()
+    from itlake.lake.storage import LakeStorage
+
+    root = table_path("_system", "x").rsplit("/", 2)[0]
+    return LakeStorage.for_uri(root).exists(root)

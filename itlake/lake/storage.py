@@ -238,9 +238,10 @@ class LakeStorage:
     def write_text(self, uri: str, text: str) -> None:
         self.write_bytes(uri, text.encode("utf-8"))
 
-    def copy_in(self, source: Path, uri: str) -> None:
-        """Copy a local file to `uri` as it is (the same bytes), unless `uri` exists already."""
-        if self.exists(uri):
+    def copy_in(self, source: Path, uri: str, *, replace: bool = False) -> None:
+        """Copy a local file to `uri` as it is (the same bytes), unless `uri` exists already and
+        `replace` is not asked for."""
+        if not replace and self.exists(uri):
             return
         if not self.scheme:
             self._parent(self._path(uri))
