@@ -45,8 +45,12 @@ def hadoop_aws_package() -> str:
 
 
 def lake_packages() -> str:
-    """The packages of every session: Delta, and hadoop-aws when the lake is on object storage."""
-    if is_remote(get_settings().lake_root):
+    """The packages of every session: Delta, and hadoop-aws when the lake is on object storage and
+    Spark's own jars do not hold it already (the container image bakes it in)."""
+    import pyspark
+
+    baked = any((Path(pyspark.__file__).parent / "jars").glob("hadoop-aws-*.jar"))
+    if is_remote(get_settings().lake_root) and not baked:
         return f"{delta_package()},{hadoop_aws_package()}"
     return delta_package()
 

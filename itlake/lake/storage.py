@@ -147,25 +147,39 @@ def single_writer(lake_root: str) -> None:
     driver writes the lake at a time: the engine (every task attached to it shares its JVM), or one
     job. The lock is a file in ITLAKE_ENGINE_DIR; it covers the processes of this machine, and the
     documentation (docs/operations/object-storage.md) asks that one machine write the lake."""
-    if not is_remote(lake_root) or lake_root in _writer_lock:
-        return
+    if lake_root not in _writer_lock:
+        fd = take_writer_lock(lake_root)
+        if fd is not None:
+            _writer_lock[lake_root] = fd
+
+
+def take_writer_lock(lake_root: str, holder: int | None = None) -> int | None:
+    """The lake's writer lock as an open file descriptor (None for a local lake, which Delta's own
+    log store keeps safe); the lock lasts while any process holds the descriptor, so the engine's
+    server keeps it once handed over. LakeWriterBusyError when another process holds it."""
+    if not is_remote(lake_root):
+        return None
     folder = get_settings().engine_dir
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(lake_root.encode("utf-8")).hexdigest()[:16]
-    path = folder / f"lake-writer-{digest}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(folder / f"lake-writer-{digest}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "another process"
+        named = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "another process"
         os.close(fd)
         raise LakeWriterBusyError(
-            f"the lake {lake_root} is being written by pid {holder}: on object storage one Spark driver "
+            f"the lake {lake_root} is being written by pid {named}: on object storage one Spark driver "
             "writes at a time; attach to the engine (ITLAKE_SPARK_REMOTE) or run after it ends"
         ) from None
+    name_holder(fd, holder or os.getpid())
+    return fd
+
+
+def name_holder(fd: int, pid: int) -> None:
+    """Write the pid of the process holding the lock, for the refusal's message."""
     os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
-    _writer_lock[lake_root] = fd
+    os.pwrite(fd, str(pid).encode("ascii"), 0)
 
 
 @dataclass(frozen=True)
