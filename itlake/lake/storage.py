@@ -116,18 +116,13 @@ def is_delta_table(uri: str) -> bool:
 
 
 def hadoop_s3a_conf() -> dict[str, str]:
-    """Spark settings of Hadoop's s3a connector for the store; never the keys (the JVM reads
-    AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from its environment, so they are in no command
-    line, no Spark UI and no log)."""
+    """Spark settings of Hadoop's s3a connector for the store; never the keys: s3a's default
+    credential chain reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the JVM's environment
+    (or falls back to an instance role), so they are in no command line, no Spark UI and no log."""
     store = get_settings().object_store
     conf = {
         "spark.hadoop.fs.s3a.path.style.access": "true" if store.path_style else "false",
         "spark.hadoop.fs.s3a.endpoint.region": store.region,
-        "spark.hadoop.fs.s3a.aws.credentials.provider": (
-            "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
-            if store.access_key_id
-            else "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider"
-        ),
     }
     if store.endpoint:
         conf["spark.hadoop.fs.s3a.endpoint"] = store.endpoint
