@@ -204,7 +204,9 @@ def s3a_folders(*roots: Path) -> list[str]:
     return [str(p) for root in roots for p in root.rglob("s3a:*")]
 
 
-def test_ingest_gold_publish_and_maas_on_s3_match_the_local_lake(s3proxy, lenient_schemas, tmp_path):
+def test_ingest_gold_publish_maas_and_sharing_on_s3_match_the_local_lake(
+    s3proxy, lenient_schemas, tmp_path, monkeypatch
+):
     local_work, s3_work = tmp_path / "local", tmp_path / "s3"
     local_work.mkdir()
     s3_work.mkdir()
@@ -245,8 +247,57 @@ def test_ingest_gold_publish_and_maas_on_s3_match_the_local_lake(s3proxy, lenien
         p.name for p in local_release.iterdir()
     )
 
-    # No file went to a local folder named `s3a:` (the working folder of the runs, the checkout).
-    assert s3a_folders(s3_work, REPO) == []
+    # Delta Sharing from the bucket: the official client reads the release's table and a MaaS
+    # table through URLs presigned on the store, which S3Proxy checks with the run's keys.
+    shared = share_from_bucket(s3proxy, tmp_path / "sharing", monkeypatch)
+    assert all(url.startswith(f"{s3proxy['endpoint']}/{BUCKET}/lake/") for url in shared["urls"])
+    assert sorted(shared["od"]) == [("440304", "440304", 1), ("440305", "440305", 1)]
+    assert len(shared["maas"]) == EXPECTED_ROWS["gold/maas_taxi_zone_hour"]
+
+    # No file went to a local folder named `s3a:` (the working folders of the runs and of this
+    # process, the checkout).
+    assert s3a_folders(s3_work, tmp_path, Path.cwd(), REPO) == []
+
+
+def share_from_bucket(s3: dict, folder: Path, monkeypatch) -> dict:
+    """Serve the S3 lake with the Delta Sharing server in this process and read two tables with
+    the `delta-sharing` client; the file URLs of one query, and the rows read."""
+    import delta_sharing
+    import requests
+
+    from itlake.config import get_settings
+    from itlake.sharing.recipients import create_recipient
+    from itlake.sharing.server import BackgroundServer, create_app
+
+    for name, value in lake_env(f"s3a://{BUCKET}/lake", folder, REPO / "schemas", s3).items():
+        if name.startswith(("ITLAKE_S3_", "AWS_ACCESS", "AWS_SECRET")):
+            monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    recipients, profile = folder / "recipients.json", folder / "bureau.share"
+    try:
+        app = create_app(lake_root=f"s3a://{BUCKET}/lake", recipients_file=recipients, secret=b"s3-test")
+        with BackgroundServer(app) as url:
+            endpoint = f"{url}/delta-sharing"
+            shares = ["agencies", "public"]
+            create_recipient("bureau", shares, endpoint=endpoint, profile=profile, path=recipients)
+            bearer = json.loads(profile.read_text(encoding="utf-8"))["bearerToken"]
+            answer = requests.post(
+                f"{endpoint}/shares/public/schemas/open/tables/od_taxi_hourly/query",
+                json={},
+                headers={"Authorization": f"Bearer {bearer}"},
+                timeout=30,
+            )
+            assert answer.status_code == 200, answer.text
+            urls = [json.loads(line)["file"]["url"] for line in answer.text.splitlines() if '"file"' in line]
+            od = delta_sharing.load_as_pandas(f"{profile}#public.open.od_taxi_hourly")
+            maas = delta_sharing.load_as_pandas(f"{profile}#agencies.gold.maas_taxi_zone_hour")
+    finally:
+        get_settings.cache_clear()
+    return {
+        "urls": urls,
+        "od": [(r.origin_zone_id, r.destination_zone_id, int(r.trips)) for r in od.itertuples()],
+        "maas": maas,
+    }
 
 
 def test_two_ingests_at_once_on_s3_both_land_or_the_second_is_refused_clearly(
