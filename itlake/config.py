@@ -168,10 +168,11 @@ def _flag(name: str, value: str) -> bool:
 
 
 def aws_sdk_environment() -> None:
-    """Ask the AWS SDKs in this process (pyarrow's, for C++) to add a checksum to a request only where
-    S3 requires one. Since 2025 they add CRC checksums to every upload by default, which S3-compatible
-    stores (S3Proxy, older MinIO, OSS) refuse as `XAmzContentSHA256Mismatch`; the SDK reads this from
-    the environment only. A value the operator set is kept."""
+    """Ask the AWS SDKs of this process and of the JVMs it starts (pyarrow's for C++, Hadoop's s3a
+    for Java) to add a checksum to a request only where S3 requires one. Since 2025 they add CRC
+    checksums to every upload by default, which S3-compatible stores (S3Proxy, older MinIO, OSS)
+    refuse (`XAmzContentSHA256Mismatch`); the C++ SDK reads this from the environment only. A value
+    the operator set is kept."""
     os.environ.setdefault("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
     os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")
 

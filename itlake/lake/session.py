@@ -22,7 +22,7 @@ from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlparse
 
-from itlake.config import get_settings
+from itlake.config import aws_sdk_environment, get_settings
 from itlake.lake.storage import hadoop_s3a_conf, is_remote, single_writer
 
 SCALA_BINARY = "2.13"
@@ -106,6 +106,8 @@ def spark_submit_base(app_name: str) -> list[str]:
 def submit_env() -> dict[str, str]:
     """The environment of a spark-submit: this interpreter for the driver and the workers (and for
     spark-submit's own search for SPARK_HOME, which fails with another Python on the PATH)."""
+    if is_remote(get_settings().lake_root):
+        aws_sdk_environment()
     return {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
 
 
@@ -177,8 +179,11 @@ def get_spark(app_name: str = "itlake"):
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    # A new driver: on object storage, the only one writing the lake (or a clear refusal).
-    single_writer(get_settings().lake_root)
+    # A new driver: on object storage, the only one writing the lake (or a clear refusal), with the
+    # AWS SDK's checksum setting in the environment the JVM inherits.
+    if is_remote(get_settings().lake_root):
+        single_writer(get_settings().lake_root)
+        aws_sdk_environment()
     # PySpark starts Python workers with $PYSPARK_PYTHON, else the first python3 on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
