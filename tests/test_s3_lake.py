@@ -309,3 +309,41 @@ def share_from_bucket(s3: dict, folder: Path, monkeypatch) -> dict:
     finally:
         get_settings.cache_clear()
     return found
+
+
+def test_two_ingests_at_once_on_s3_both_land_or_the_second_is_refused_clearly(
+    s3proxy, lenient_schemas, tmp_path
+):
+    """Two `itlake ingest` of one table at the same moment on a fresh lake. On object storage one
+    Spark driver writes at a time: the second either finds the lake free (the first is done) or is
+    refused with one line, writing nothing; run again, it lands. Both files end in the lake."""
+    work = tmp_path / "work"
+    work.mkdir()
+    env = lake_env(f"s3a://{BUCKET}/concurrent", work, lenient_schemas, s3proxy)
+    other = tmp_path / "taxi_gps_other.csv"
+    # The same fixes from other taxis: a second file with rows of its own.
+    text = (FIXTURES / "taxi_gps_tiny.csv").read_text(encoding="utf-8")
+    other.write_text(text.replace("粤B0000", "粤B1000"), encoding="utf-8")
+    assert other.read_text(encoding="utf-8") != text
+
+    first, second = ingest(env, work, FIXTURES / "taxi_gps_tiny.csv"), ingest(env, work, other)
+    results = {"taxi_gps_tiny.csv": finish(first), other.name: finish(second)}
+    refused = {name: r for name, r in results.items() if r[0] != 0}
+    assert len(refused) <= 1, {name: r[2][-2000:] for name, r in refused.items()}
+    for name, (_, _, err) in refused.items():
+        [message] = [line for line in err.splitlines() if line.startswith("error: ")]
+        assert "is being written by pid" in message and "one Spark driver writes at a time" in message
+        again = finish(ingest(env, work, other if name == other.name else FIXTURES / "taxi_gps_tiny.csv"))
+        assert again[0] == 0, again[2][-3000:]
+
+    options = s3_options(s3proxy)
+    base = f"s3://{BUCKET}/concurrent"
+    assert rows(f"{base}/bronze/taxi_gps", options) == 20
+    assert rows(f"{base}/silver/taxi_gps", options) == 16
+    from deltalake import DeltaTable
+
+    ledger = DeltaTable(f"{base}/_system/ingest_ledger", storage_options=options).to_pyarrow_table()
+    ledger = ledger.to_pylist()
+    promoted = sorted((r["source_file"], r["rows_promoted"]) for r in ledger if r["status"] == "promoted")
+    assert promoted == [(other.name, 8), ("taxi_gps_tiny.csv", 8)]
+    assert s3a_folders(work) == []
