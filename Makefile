@@ -51,6 +51,12 @@ bench: $(STAMP)
 reliability: $(STAMP)
 	@$(BIN)/python -m itlake.reliability
 
+# S3Proxy, the S3-compatible server tests/test_s3_lake.py starts on loopback (from Maven Central,
+# cached in ~/.cache/itlake/s3proxy).
+.PHONY: s3proxy
+s3proxy:
+	@.ci/install-s3proxy
+
 lint: $(STAMP)
 	@$(BIN)/ruff check .
 

@@ -10,7 +10,7 @@ import contextlib
 import os
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,6 +28,26 @@ DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8765/"
 
 class MissingSecretError(RuntimeError):
     """A secret that production mode needs is not set."""
+
+
+@dataclass(frozen=True)
+class ObjectStore:
+    """How to reach a lake on an S3-compatible store (a lake root of s3a://bucket/path).
+
+    The keys are the standard AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, so that every client
+    (pyarrow, deltalake, Hadoop's s3a in the JVM, which reads them from its own environment) finds
+    the same ones; unset, each client falls back to its own chain (an instance role). They are left
+    out of the repr so that no log or error prints them."""
+
+    endpoint: str = ""
+    region: str = "us-east-1"
+    path_style: bool = False
+    access_key_id: str = field(default="", repr=False)
+    secret_access_key: str = field(default="", repr=False)
+
+    @property
+    def allow_http(self) -> bool:
+        return self.endpoint.startswith("http://")
 
 
 @dataclass(frozen=True)
@@ -49,6 +69,7 @@ class Settings:
     engine_bind: str
     engine_dir: Path
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL
+    object_store: ObjectStore = ObjectStore()
     pseudonym_key_env: str = "ITLAKE_PSEUDONYM_KEY"
     # Where Airflow keeps its home and its task logs (Airflow's own variables and defaults), and
     # where Spark writes event logs when they are wanted (none by default): the security scan
@@ -133,7 +154,37 @@ def get_settings() -> Settings:
         airflow_home=airflow_home,
         airflow_log_dir=_path("AIRFLOW__LOGGING__BASE_LOG_FOLDER", airflow_home / "logs"),
         spark_event_log_dir=os.environ.get("ITLAKE_SPARK_EVENT_LOG_DIR", ""),
+        object_store=ObjectStore(
+            endpoint=_endpoint(os.environ.get("ITLAKE_S3_ENDPOINT", "")),
+            region=os.environ.get("ITLAKE_S3_REGION", "us-east-1"),
+            path_style=_flag("ITLAKE_S3_PATH_STYLE", os.environ.get("ITLAKE_S3_PATH_STYLE", "false")),
+            access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", ""),
+            secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
+        ),
     )
+
+
+def _endpoint(value: str) -> str:
+    """The store's endpoint URL without a trailing slash; empty for AWS's own endpoint of the region."""
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError(f"ITLAKE_S3_ENDPOINT must be an http(s) URL, not {value!r}")
+    return value.rstrip("/")
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.lower() not in ("true", "false"):
+        raise ValueError(f"{name} must be 'true' or 'false', not {value!r}")
+    return value.lower() == "true"
+
+
+def aws_sdk_environment() -> None:
+    """Ask the AWS SDKs of this process and of the JVMs it starts (pyarrow's for C++, Hadoop's s3a
+    for Java) to add a checksum to a request only where S3 requires one. Since 2025 they add CRC
+    checksums to every upload by default, which S3-compatible stores (S3Proxy, older MinIO, OSS)
+    refuse (`XAmzContentSHA256Mismatch`); the C++ SDK reads this from the environment only. A value
+    the operator set is kept."""
+    os.environ.setdefault("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
+    os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")
 
 
 def _base_url(value: str) -> str:

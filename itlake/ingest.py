@@ -33,7 +33,6 @@ ends there. The files left are ingested in batches of up to `BATCH_MAX_FILES` fi
 from __future__ import annotations
 
 import json
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -45,6 +44,7 @@ from itlake.config import get_settings
 from itlake.feeds import BatchContext, FeedError, get_feed
 from itlake.lake.notices import errors, summary
 from itlake.lake.paths import table_path
+from itlake.lake.storage import LakeStorage, is_remote
 from itlake.lake.system import LedgerRow, promoted_batches
 
 BATCH_MAX_FILES = 1000
@@ -165,15 +165,18 @@ def plan(entry, paths: list[Path], logical_date: date, profile: str | None = Non
     return Plan([a for a in arrivals if a.ctx.batch_id not in done], already)
 
 
+def landing_uri(path: Path, entry, logical_date: date, sha256: str) -> str:
+    """Where the copy of a received file lands: `landing/<resource>/<date>/<sha256[:16]>_<name>`."""
+    return f"{table_path('landing', entry.name)}/{logical_date.isoformat()}/{sha256[:16]}_{path.name}"
+
+
 def land(path: Path, entry, logical_date: date, sha256: str) -> Path:
-    """Copy the file as received into landing/; the copy is the one every later stage reads."""
-    target = Path(table_path("landing", entry.name)) / logical_date.isoformat() / f"{sha256[:16]}_{path.name}"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(target.suffix + ".partial")
-        shutil.copyfile(path, partial)
-        partial.rename(target)
-    return target
+    """Copy the file as received into landing/ (through the lake's storage, a folder or a bucket);
+    returns the file the later stages read: the landed copy on a local lake, else the received
+    file itself, whose bytes are the landed copy's (the same sha256)."""
+    target = landing_uri(path, entry, logical_date, sha256)
+    LakeStorage.for_uri(target).copy_in(path, target)
+    return path if is_remote(target) else Path(target)
 
 
 def ingest_paths(
@@ -280,8 +283,9 @@ def _receive(feed, entry, arrival: Arrival, logical_date: date) -> tuple[dict, l
         raw_tables = feed.read(landed, arrival.ctx)
         refuse_biometric_values(raw_tables, arrival.ctx.source_file)
     except BiometricDataRefused:
-        if landed is not None:
-            landed.unlink()  # not even the copy as received may stay
+        if landed is not None:  # not even the copy as received may stay
+            target = landing_uri(arrival.path, entry, logical_date, arrival.ctx.sha256)
+            LakeStorage.for_uri(target).delete_file(target)
         raise
     validate = getattr(feed, "validate", None)
     notices = validate(raw_tables, arrival.ctx) if validate else []

@@ -108,9 +108,9 @@ def lake_tables(root: str | None = None) -> list[tuple[str, str, str]]:
 
 def delta_log(path: str):
     """The table's log, read by `deltalake` in this process."""
-    from deltalake import DeltaTable
+    from itlake.lake.storage import open_delta
 
-    return DeltaTable(path.removeprefix("file:"))
+    return open_delta(path)
 
 
 def table_detail(spark, path: str) -> tuple[int, int]:

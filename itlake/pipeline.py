@@ -62,13 +62,13 @@ def sync_catalog(spark) -> dict:
     """Write `_system.catalog` and `_system/dcat.jsonld` (synthetic data marked as such)."""
     from itlake.catalog import load_catalog, to_dcat
     from itlake.lake.paths import system_table_path
+    from itlake.lake.storage import LakeStorage
     from itlake.lake.system import synthetic_codes, write_catalog_table
 
     catalog = load_catalog()
     count = write_catalog_table(spark, catalog)
-    target = Path(system_table_path("dcat.jsonld"))
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = system_table_path("dcat.jsonld")
     synthetic = synthetic_codes(spark, catalog)
     dcat = to_dcat(catalog, synthetic_codes=synthetic)
-    target.write_text(json.dumps(dcat, ensure_ascii=False, indent=2), encoding="utf-8")
-    return {"entries": count, "dcat": str(target), "synthetic": sorted(synthetic)}
+    LakeStorage.for_uri(target).write_text(target, json.dumps(dcat, ensure_ascii=False, indent=2))
+    return {"entries": count, "dcat": target, "synthetic": sorted(synthetic)}

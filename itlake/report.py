@@ -4,12 +4,12 @@ ledger; quality status. Freshness follows the catalogue entry owning the table (
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from pyspark.sql import functions as F
 
 from itlake.lake.delta import table_exists
 from itlake.lake.paths import table_path
+from itlake.lake.storage import LakeStorage
 
 LAYERS_SHOWN = ("bronze", "silver", "quarantine", "gold", "open", "_system")
 
@@ -24,23 +24,21 @@ def lake_tables(spark, now: datetime | None = None) -> list[dict]:
     now = now or datetime.now(UTC)
     rows = []
     for layer in LAYERS_SHOWN:
-        folder = Path(table_path(layer, "x")).parent
-        if not folder.is_dir():
-            continue
-        for child in sorted(folder.iterdir()):
-            path = str(child)
-            if not child.is_dir() or not table_exists(spark, path):
+        folder = table_path(layer, "x").rsplit("/", 1)[0]
+        for path in LakeStorage.for_uri(folder).folders(folder):
+            name = path.rsplit("/", 1)[1]
+            if not table_exists(spark, path):
                 continue
             history = spark.sql(f"DESCRIBE HISTORY delta.`{path}` LIMIT 1")
             # Epoch milliseconds: a collected timestamp would be in the driver's local time zone.
             last = history.select("version", F.unix_millis("timestamp").alias("epoch_ms")).first()
             updated_at = datetime.fromtimestamp(last.epoch_ms / 1000, UTC)
             count = spark.read.format("delta").load(path).count()
-            entry = _owner(catalog, child.name) if layer != "_system" else None
+            entry = _owner(catalog, name) if layer != "_system" else None
             rows.append(
                 {
                     "layer": layer,
-                    "name": child.name,
+                    "name": name,
                     "rows": count,
                     "version": last.version,
                     "updated_at": updated_at.isoformat(),

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from itlake.lake.paths import system_table_path, table_path
 
@@ -66,11 +65,12 @@ def freshness(updated_at: datetime | None, update_cycle: str, now: datetime) -> 
 def table_facts(path: str) -> dict | None:
     """rows, version and last commit time of a Delta table from its log; None if it is not one."""
     import pyarrow as pa
-    from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
+    from itlake.lake.storage import open_delta
+
     try:
-        table = DeltaTable(path)
+        table = open_delta(path)
     except TableNotFoundError:
         return None
     files = pa.table(table.get_add_actions(flatten=True))
@@ -84,11 +84,12 @@ def table_facts(path: str) -> dict | None:
 
 def read_system_rows(name: str) -> list[dict]:
     """Every row of a `_system` table as dicts (these tables stay small)."""
-    from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
+    from itlake.lake.storage import open_delta
+
     try:
-        table = DeltaTable(system_table_path(name))
+        table = open_delta(system_table_path(name))
     except TableNotFoundError:
         return []
     return table.to_pyarrow_dataset().to_table().to_pylist()
@@ -102,6 +103,8 @@ def record_task_failure(
     import pyarrow as pa
     from deltalake import write_deltalake
 
+    from itlake.lake.storage import delta_location, delta_storage_options
+
     row = pa.table(
         {
             "dag_id": [dag_id],
@@ -112,7 +115,8 @@ def record_task_failure(
             "failed_at": pa.array([_as_utc(failed_at)], pa.timestamp("us", tz="UTC")),
         }
     )
-    write_deltalake(system_table_path("task_failures"), row, mode="append")
+    path = system_table_path("task_failures")
+    write_deltalake(delta_location(path), row, mode="append", storage_options=delta_storage_options(path))
 
 
 def summarise_quality(rows: list[dict]) -> dict[str, dict]:
@@ -234,4 +238,7 @@ def resource_status(catalog=None, now: datetime | None = None) -> list[ResourceS
 
 
 def lake_root_exists() -> bool:
-    return Path(table_path("_system", "x")).parent.parent.exists()
+    from itlake.lake.storage import LakeStorage
+
+    root = table_path("_system", "x").rsplit("/", 2)[0]
+    return LakeStorage.for_uri(root).exists(root)

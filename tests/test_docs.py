@@ -70,6 +70,7 @@ def test_the_site_builds_strict_with_every_section(site):
         "maas",
         "querying",
         "operations/engine",
+        "operations/object-storage",
         "operations/security",
         "operations/reliability",
         "operations/benchmarks",

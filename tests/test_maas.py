@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -379,7 +380,7 @@ def test_demand_supply_balance_and_the_report_on_a_few_rows(spark, lake):
     assert rows["request_vehicle_match"] == 3 and rows["od_service_options"] == 8
 
     png = draw_unmet_map(spark, DAY, TZ)
-    assert png == str(map_path()) and map_path().read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png == map_path() and Path(map_path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     gaps = worst_gaps(DAY, tz=TZ)
     assert [(g.zone_name, g.local_start, g.service, g.unmet_demand) for g in gaps.itertuples()] == [
         ("福田区", "08:00", "car", 1)

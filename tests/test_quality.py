@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -349,9 +350,10 @@ def test_build_data_docs_writes_a_page_per_run(spark, tmp_path):
 
     index = build_data_docs([report], tmp_path / "docs")
 
-    assert index == tmp_path / "docs" / "index.html"
+    assert index == str(tmp_path / "docs" / "index.html")
     page = tmp_path / "docs" / "manual__2024-05-01T00_00_00_00_00__silver.taxi_gps.html"
-    assert "manual__2024-05-01T00_00_00_00_00__silver.taxi_gps.html" in index.read_text(encoding="utf-8")
+    listed = Path(index).read_text(encoding="utf-8")
+    assert "manual__2024-05-01T00_00_00_00_00__silver.taxi_gps.html" in listed
     text = page.read_text(encoding="utf-8")
     assert "silver.taxi_gps" in text
     assert text.count("<tr>") == 1 + 16

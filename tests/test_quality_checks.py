@@ -182,7 +182,7 @@ def test_planted_failures_are_quarantined_recorded_and_documented(
     assert json.loads(coverage.unexpected_sample) == [120.07]
     assert results["expect_column_values_to_not_be_null:vehicle_id"].success is True
     assert results["within_batch_window:fix_date"].success is True
-    index = (data_docs_dir() / "index.html").read_text(encoding="utf-8")
+    index = Path(data_docs_dir(), "index.html").read_text(encoding="utf-8")
     assert "taxi_gps" in index and "passed" in index
 
     shown = CliRunner().invoke(app, ["quality", "report", "taxi_gps"], env={"COLUMNS": "200"})
@@ -209,7 +209,7 @@ def test_planted_failures_over_the_threshold_block_promotion_and_say_why(spark, 
         "expect_column_values_to_be_between:speed_kmh": 1,
     }
     assert not (lake / "silver" / "taxi_gps").exists()
-    assert "FAILED" in (data_docs_dir() / "index.html").read_text(encoding="utf-8")
+    assert "FAILED" in Path(data_docs_dir(), "index.html").read_text(encoding="utf-8")
     shown = CliRunner().invoke(app, ["quality", "report"], env={"COLUMNS": "200"})
     assert shown.exit_code == 1
     assert "taxi_gps: FAILED" in shown.output and "2 of 5 rows quarantined (40.00%)" in shown.output

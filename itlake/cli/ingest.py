@@ -64,6 +64,7 @@ def ingest(
     from itlake.feeds import FeedError
     from itlake.ingest import BatchRefusedError, plan
     from itlake.lake.session import get_spark
+    from itlake.lake.storage import LakeWriterBusyError
     from itlake.pipeline import ROW_COUNTS, ingest_planned, ledger_result
 
     with tempfile.TemporaryDirectory(prefix="itlake-ingest-") as staging:
@@ -77,6 +78,10 @@ def ingest(
                     rows = ingest_planned(get_spark("itlake-cli-ingest"), entry, work, day, advance)["ledger"]
             except (BatchRefusedError, FeedError) as err:
                 rows = ledger_result(entry, getattr(err, "rows", work.already))["ledger"]
+            except LakeWriterBusyError as err:
+                # Nothing was written: the files are still new, and the same call ingests them later.
+                typer.echo(f"error: {err}", err=True)
+                raise typer.Exit(FAILED) from None
         else:
             rows = ledger_result(entry, rows)["ledger"]
         results = [*unreadable, *per_file(files, rows)]

@@ -38,6 +38,7 @@ def report(
 ) -> None:
     """Print the cells with the most unmet demand, the day's matching KPIs and the map's path."""
     from itlake.config import get_settings
+    from itlake.lake.storage import LakeStorage
     from itlake.maas.report import NoMaasTablesError, city_kpis, latest_day, worst_gaps
     from itlake.maas.unmet_map import map_path
 
@@ -56,6 +57,7 @@ def report(
         errors.print(f"[red]{err}[/]")
         raise typer.Exit(FAILED) from None
     png = map_path()
+    drawn = LakeStorage.for_uri(png).exists(png)
     if as_json:
         print_json(
             {
@@ -63,7 +65,7 @@ def report(
                 "level": level.value,
                 "gaps": gaps.to_dict(orient="records"),
                 "kpis": kpis or None,
-                "map": str(png) if png.exists() else None,
+                "map": png if drawn else None,
             }
         )
         return
@@ -101,5 +103,5 @@ def report(
             + ", wait_p95 "
             + ("-" if p95 != p95 or p95 is None else f"{p95:.0f} s")
         )
-    if png.exists():
+    if drawn:
         console.print(f"unmet demand map: {png}")

@@ -67,13 +67,17 @@ def _as_dict(run) -> dict:
 @app.command()
 def docs(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Print the path of the Data Docs index (one HTML page per dataset and run)."""
+    from pathlib import Path
+
+    from itlake.lake.storage import LakeStorage, is_remote
     from itlake.quality.checks import data_docs_dir
 
-    index = data_docs_dir() / "index.html"
-    if not index.exists():
+    index = f"{data_docs_dir()}/index.html"
+    if not LakeStorage.for_uri(index).exists(index):
         typer.echo(f"No Data Docs yet: {index} is written by the first ingest.", err=True)
         raise typer.Exit(FAILED)
+    uri = index if is_remote(index) else Path(index).resolve().as_uri()
     if as_json:
-        print_json({"index": index.resolve().as_uri()})
+        print_json({"index": uri})
     else:
-        typer.echo(index.resolve().as_uri())
+        typer.echo(uri)

@@ -36,10 +36,12 @@ def shared_folders() -> list[Path]:
     """{lake}/open, and the folder of every table outside it that the sharing server offers."""
     from itlake.catalog import load_catalog
     from itlake.lake.paths import table_path
+    from itlake.lake.storage import local_folder
     from itlake.sharing.shares import shared_tables
 
-    shared = [Path(table_path(t.schema, t.name)) for t in shared_tables(load_catalog()) if t.schema != "open"]
-    return [p for p in [Path(table_path("open", "x")).parent, *sorted(set(shared))] if p.is_dir()]
+    tables = shared_tables(load_catalog())
+    shared = [local_folder(table_path(t.schema, t.name)) for t in tables if t.schema != "open"]
+    return [p for p in [local_folder(table_path("open", "x")).parent, *sorted(set(shared))] if p.is_dir()]
 
 
 @app.command()

@@ -71,5 +71,7 @@ def append_fetches(path: str, fetches: list[Fetch]) -> None:
     import pyarrow as pa
     from deltalake import write_deltalake
 
+    from itlake.lake.storage import delta_location, delta_storage_options
+
     table = pa.Table.from_pylist([asdict(f) for f in fetches], schema=arrow_schema())
-    write_deltalake(path.removeprefix("file:"), table, mode="append")
+    write_deltalake(delta_location(path), table, mode="append", storage_options=delta_storage_options(path))

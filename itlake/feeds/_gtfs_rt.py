@@ -122,11 +122,11 @@ def static_version_in_force(day: date, feed_id: str | None = None) -> str | None
     from itlake.lake.delta import current_log
     from itlake.lake.paths import system_table_path, table_path
 
-    ledger_path = system_table_path("ingest_ledger").removeprefix("file:")
+    ledger_path = system_table_path("ingest_ledger")
     ledger = current_log(ledger_path)
     if ledger is None:
         return None
-    feeds_path = table_path("silver", "gtfs_feed_version").removeprefix("file:")
+    feeds_path = table_path("silver", "gtfs_feed_version")
     feeds = current_log(feeds_path)
     return _static_version_in_force(
         ledger_path, ledger.version(), feeds_path, feeds.version() if feeds else None, day, feed_id
@@ -138,10 +138,11 @@ def _static_version_in_force(
     ledger_path: str, ledger_version: int, feeds_path: str, feeds_version: int | None, day: date, feed_id
 ) -> str | None:
     import pyarrow.compute as pc
-    from deltalake import DeltaTable
+
+    from itlake.lake.storage import open_delta
 
     columns = ["table", "status", "logical_date", "finished_at", "sha256"]
-    ledger = DeltaTable(ledger_path, version=ledger_version).to_pyarrow_dataset().to_table(columns=columns)
+    ledger = open_delta(ledger_path, ledger_version).to_pyarrow_dataset().to_table(columns=columns)
     promoted = ledger.filter(
         pc.and_(
             pc.and_(pc.equal(ledger["table"], "gtfs_trip"), pc.equal(ledger["status"], "promoted")),
@@ -149,11 +150,8 @@ def _static_version_in_force(
         )
     )
     if feed_id is not None and feeds_version is not None:
-        versions = (
-            DeltaTable(feeds_path, version=feeds_version)
-            .to_pyarrow_dataset()
-            .to_table(columns=["feed_id", "feed_version"])
-        )
+        versions = open_delta(feeds_path, feeds_version).to_pyarrow_dataset()
+        versions = versions.to_table(columns=["feed_id", "feed_version"])
         mine = versions.filter(pc.equal(versions["feed_id"], feed_id))["feed_version"].combine_chunks()
         known = versions["feed_version"].combine_chunks()
         sha256 = promoted["sha256"]
@@ -173,7 +171,7 @@ def known_ids(contract_name: str, key: str, version: str) -> pa.Array:
     from itlake.lake.delta import current_log
     from itlake.lake.paths import table_path
 
-    path = table_path(load_contract(contract_name).layer, contract_name).removeprefix("file:")
+    path = table_path(load_contract(contract_name).layer, contract_name)
     table = current_log(path)
     if table is None:
         return pa.array([], pa.string())
@@ -184,9 +182,10 @@ def known_ids(contract_name: str, key: str, version: str) -> pa.Array:
 def _known_ids(path: str, table_version: int, key: str, version: str) -> pa.Array:
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
-    from deltalake import DeltaTable
 
-    dataset = DeltaTable(path, version=table_version).to_pyarrow_dataset()
+    from itlake.lake.storage import open_delta
+
+    dataset = open_delta(path, table_version).to_pyarrow_dataset()
     ids = dataset.to_table(columns=[key], filter=ds.field("feed_version") == version)[key]
     return pc.unique(ids.combine_chunks().drop_null())
 

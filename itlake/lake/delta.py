@@ -159,12 +159,13 @@ _open_logs = threading.local()
 
 
 def current_log(path: str):
-    """The table's log as it is now (a `deltalake` DeltaTable), or None when there is no table.
+    """The table's log as it is now (a `deltalake` DeltaTable, local or on the object store), or
+    None when there is no table.
 
     On a local lake the handle is kept between calls, so a later call reads only the commits made
     since (a batch of real-time files asks for the ledger once per file); a handle whose last
     commit file is gone (the folder was removed and made again) is opened anew."""
-    from deltalake import DeltaTable
+    from itlake.lake.storage import is_delta_table, open_delta
 
     location = path.removeprefix("file:")
     if not hasattr(_open_logs, "tables"):
@@ -174,9 +175,9 @@ def current_log(path: str):
         kept.update_incremental()
         return kept
     _open_logs.tables.pop(location, None)
-    if not DeltaTable.is_deltatable(location):
+    if not is_delta_table(path):
         return None
-    table = DeltaTable(location)
+    table = open_delta(path)
     if is_local(path):
         _open_logs.tables[location] = table
     return table

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from itlake.config import get_settings
+from itlake.lake.storage import name_holder, take_writer_lock
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 START_TIMEOUT_S = 240.0
@@ -175,16 +176,25 @@ def start(timeout_s: float = START_TIMEOUT_S) -> EngineState:
                     f"port {settings.engine_port} is taken by another program; "
                     "choose another with ITLAKE_ENGINE_PORT"
                 )
-            with log_file.open("w") as log:
-                process = subprocess.Popen(
-                    server_command(settings.engine_port),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    env=submit_env(),
-                    # Its own process group, so that `stop` ends the server and its Python workers.
-                    start_new_session=True,
-                )
+            # On object storage the server is the lake's one writer: it inherits the writer lock.
+            lock = take_writer_lock(settings.lake_root)
+            try:
+                with log_file.open("w") as log:
+                    process = subprocess.Popen(
+                        server_command(settings.engine_port),
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        env=submit_env(),
+                        # Its own process group, so that `stop` ends the server and its Python workers.
+                        start_new_session=True,
+                        pass_fds=() if lock is None else (lock,),
+                    )
+                if lock is not None:
+                    name_holder(lock, process.pid)
+            finally:
+                if lock is not None:
+                    os.close(lock)
             partial = pid_file.with_suffix(".partial")
             partial.write_text(str(process.pid))
             partial.rename(pid_file)

@@ -10,14 +10,14 @@ and CRS as PROJJSON), so a reader gets geometries and CRS without knowing the co
     geopandas.read_parquet(path).crs      # EPSG:4326
 
 The copies live under `{layer}/_geoparquet/{table}/` beside the Delta tables (a folder that is not
-a Delta table, so the table listing skips it). A file is written under a temporary name and moved
-into place, so a reader never sees half of one. Local lake roots only: object stores take the
-Delta tables, and a GIS user reads those through the Delta Sharing endpoint.
+a Delta table, so the table listing skips it), written through the lake's storage: on disk under a
+temporary name and moved into place, on object storage as one upload, so a reader never sees half
+of one.
 """
 
 from __future__ import annotations
 
-import os
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,11 +32,11 @@ if TYPE_CHECKING:
     from itlake.contracts import Contract
 
 
-def geoparquet_path(contract_name: str, label: str | None = None, root: str | None = None) -> Path:
+def geoparquet_path(contract_name: str, label: str | None = None, root: str | None = None) -> str:
     """`{root}/{layer}/_geoparquet/{table}/{label or table}.parquet`."""
     contract = load_contract(contract_name)
-    layer_dir = Path(table_path(contract.layer, contract_name, root)).parent
-    return layer_dir / "_geoparquet" / contract_name / f"{label or contract_name}.parquet"
+    layer_dir = table_path(contract.layer, contract_name, root).rsplit("/", 1)[0]
+    return f"{layer_dir}/_geoparquet/{contract_name}/{label or contract_name}.parquet"
 
 
 def geometry_columns(contract: Contract) -> list[str]:
@@ -65,18 +65,18 @@ def _bytes_or_none(value):
     return None if value is None else bytes(value)
 
 
-def write_geoparquet(data: DataFrame | pa.Table, contract_name: str, target: Path) -> int:
+def write_geoparquet(data: DataFrame | pa.Table, contract_name: str, target: str | Path) -> int:
     """Write `data` (a Spark DataFrame or an Arrow table with the contract's columns) to `target`
-    as GeoParquet 1.0; returns the number of rows."""
+    (a file or a lake URI, through the lake's storage) as GeoParquet 1.0; returns the number of rows."""
+    from itlake.lake.storage import LakeStorage
+
     contract = load_contract(contract_name)
     table = data if _is_arrow(data) else data.toArrow()
     frame = to_geodataframe(table, contract)
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
     frame.attrs.clear()  # Spark Connect's query metrics, which pandas cannot write as metadata
-    frame.to_parquet(partial, index=False, schema_version="1.0.0")
-    os.replace(partial, target)
+    out = io.BytesIO()
+    frame.to_parquet(out, index=False, schema_version="1.0.0")
+    LakeStorage.for_uri(str(target)).write_bytes(str(target), out.getvalue())
     return len(frame)
 
 

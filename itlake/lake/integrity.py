@@ -26,9 +26,9 @@ VOLATILE_COLUMNS = ("_ingested_at", "_quarantined_at")
 
 def table_digest(path: Path | str, volatile: tuple[str, ...] = VOLATILE_COLUMNS) -> tuple[int, str]:
     """(rows, sha256 of the sorted rows without load-time columns) of a Delta table."""
-    from deltalake import DeltaTable
+    from itlake.lake.storage import open_delta
 
-    rows = DeltaTable(str(path)).to_pyarrow_dataset().to_table().to_pylist()
+    rows = open_delta(str(path)).to_pyarrow_dataset().to_table().to_pylist()
     lines = sorted(
         json.dumps({k: v for k, v in r.items() if k not in volatile}, sort_keys=True, default=str)
         for r in rows

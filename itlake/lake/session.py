@@ -5,7 +5,9 @@ attaches to the warm engine: a Spark Connect session of its own, so two tasks at
 share no temporary views and no settings. Without it, the session is a local JVM in this process.
 
 Delta's jars come from Maven Central on first use (spark.jars.packages) and are cached in
-ITLAKE_IVY_DIR, so later runs start without the network.
+ITLAKE_IVY_DIR, so later runs start without the network. A lake on object storage (an s3a:// root)
+adds Hadoop's s3a connector, hadoop-aws at the version of the Hadoop client pyspark ships (with the
+AWS SDK bundle it declares), and the store's settings (itlake/lake/storage.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlparse
 
-from itlake.config import get_settings
+from itlake.config import aws_sdk_environment, get_settings
+from itlake.lake.storage import hadoop_s3a_conf, is_remote, single_writer
 
 SCALA_BINARY = "2.13"
 
@@ -29,6 +32,27 @@ def delta_package() -> str:
     """The Maven coordinate of the Delta jar matching the installed delta-spark and pyspark."""
     spark_minor = ".".join(version("pyspark").split(".")[:2])
     return f"io.delta:delta-spark_{spark_minor}_{SCALA_BINARY}:{version('delta-spark')}"
+
+
+def hadoop_aws_package() -> str:
+    """The Maven coordinate of hadoop-aws matching the Hadoop client jar that pyspark ships."""
+    import pyspark
+
+    jars = sorted((Path(pyspark.__file__).parent / "jars").glob("hadoop-client-api-*.jar"))
+    if not jars:
+        raise RuntimeError("pyspark ships no hadoop-client-api jar: cannot choose hadoop-aws for s3a://")
+    return f"org.apache.hadoop:hadoop-aws:{jars[-1].stem.removeprefix('hadoop-client-api-')}"
+
+
+def lake_packages() -> str:
+    """The packages of every session: Delta, and hadoop-aws when the lake is on object storage and
+    Spark's own jars do not hold it already (the container image bakes it in)."""
+    import pyspark
+
+    baked = any((Path(pyspark.__file__).parent / "jars").glob("hadoop-aws-*.jar"))
+    if is_remote(get_settings().lake_root) and not baked:
+        return f"{delta_package()},{hadoop_aws_package()}"
+    return delta_package()
 
 
 def spark_conf(app_name: str = "itlake") -> dict[str, str]:
@@ -44,7 +68,7 @@ def spark_conf(app_name: str = "itlake") -> dict[str, str]:
         **event_log,
         "spark.app.name": app_name,
         "spark.master": settings.spark_master,
-        "spark.jars.packages": delta_package(),
+        "spark.jars.packages": lake_packages(),
         "spark.jars.ivy": str(settings.ivy_dir),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -65,6 +89,7 @@ def spark_conf(app_name: str = "itlake") -> dict[str, str]:
         # VACUUM lists a table's folder with a job of this many tasks: 10,000 (the default) took
         # about 10 s for each small table of the demo lake.
         "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(settings.shuffle_partitions),
+        **(hadoop_s3a_conf() if is_remote(settings.lake_root) else {}),
     }
 
 
@@ -91,6 +116,8 @@ def spark_submit_base(app_name: str) -> list[str]:
 def submit_env() -> dict[str, str]:
     """The environment of a spark-submit: this interpreter for the driver and the workers (and for
     spark-submit's own search for SPARK_HOME, which fails with another Python on the PATH)."""
+    if is_remote(get_settings().lake_root):
+        aws_sdk_environment()
     return {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
 
 
@@ -162,6 +189,11 @@ def get_spark(app_name: str = "itlake"):
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    # A new driver: on object storage, the only one writing the lake (or a clear refusal), with the
+    # AWS SDK's checksum setting in the environment the JVM inherits.
+    if is_remote(get_settings().lake_root):
+        single_writer(get_settings().lake_root)
+        aws_sdk_environment()
     # PySpark starts Python workers with $PYSPARK_PYTHON, else the first python3 on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder

@@ -17,12 +17,13 @@ class NoMaasTablesError(RuntimeError):
 
 
 def _read(name: str, day: date | None) -> pd.DataFrame:
-    from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
+
+    from itlake.lake.storage import open_delta
 
     path = table_path("gold", name)
     try:
-        table = DeltaTable(path)
+        table = open_delta(path)
     except TableNotFoundError:
         raise NoMaasTablesError(
             f"gold.{name} is not in the lake ({path}); run the itlake_maas DAG or the step maas_tables "

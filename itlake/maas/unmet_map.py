@@ -3,14 +3,15 @@
 The peak hour is the local clock hour of the service day with the most demand (all services,
 districts); each district is shaded by its unmet demand summed over that hour's four intervals
 and the three services, and labelled with the number. Written to
-`<lake>/gold/maas/unmet_demand_peak.png` (and `unmet_demand_peak_<date>.png`, kept per day).
+`<lake>/gold/maas/unmet_demand_peak.png` (and `unmet_demand_peak_<date>.png`, kept per day),
+through the lake's storage (a folder or a bucket).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 
@@ -19,11 +20,12 @@ log = logging.getLogger("itlake.maas.unmet_map")
 MAP_NAME = "unmet_demand_peak.png"
 
 
-def map_path(day: date | None = None) -> Path:
+def map_path(day: date | None = None) -> str:
+    """The map's lake path: the latest one, or the one kept for `day`."""
     from itlake.lake.paths import table_path
 
     name = MAP_NAME if day is None else f"unmet_demand_peak_{day.isoformat()}.png"
-    return Path(table_path("gold", "maas")) / name
+    return f"{table_path('gold', 'maas')}/{name}"
 
 
 def peak_unmet(balance: pd.DataFrame, tz: str) -> tuple[pd.Timestamp | None, pd.DataFrame]:
@@ -45,12 +47,10 @@ def draw_unmet_map(spark, day: date, tz: str) -> str | None:
     """Draw the map from the lake's balance_zone_interval of `day`; returns the PNG path (or None)."""
     from pyspark.sql import functions as F
 
+    from itlake.lake.storage import LakeStorage
     from itlake.lake.tables import read_lake_table
 
     target = map_path()
-    if "://" in str(target):
-        log.warning("the lake is not a local folder (%s): no map drawn", target)
-        return None
     balance = (
         read_lake_table(spark, "balance_zone_interval")
         .where((F.col("service_date") == F.lit(day)) & (F.col("zone_level") == "district"))
@@ -58,13 +58,15 @@ def draw_unmet_map(spark, day: date, tz: str) -> str | None:
         .toPandas()
     )
     peak, cells = peak_unmet(balance, tz)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    render(cells, peak, day, target)
-    render(cells, peak, day, map_path(day))
-    return str(target)
+    png = render(cells, peak, day)
+    storage = LakeStorage.for_uri(target)
+    storage.write_bytes(target, png)
+    storage.write_bytes(map_path(day), png)
+    return target
 
 
-def render(cells: pd.DataFrame, peak, day: date, target: Path) -> None:
+def render(cells: pd.DataFrame, peak, day: date) -> bytes:
+    """The map as PNG bytes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -95,5 +97,7 @@ def render(cells: pd.DataFrame, peak, day: date, target: Path) -> None:
     ax.set_title(f"Estimated unmet demand by district, {day.isoformat()}, {when}", fontsize=10)
     ax.set_axis_off()
     fig.tight_layout()
-    fig.savefig(target)
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
     plt.close(fig)
+    return out.getvalue()

@@ -31,6 +31,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from itlake.catalog import CatalogEntry, load_catalog
 from itlake.contracts import Contract, load_contract
 from itlake.lake.paths import system_table_path, table_path
+from itlake.lake.storage import local_folder
 from itlake.portal.facts import (
     Preview,
     Release,
@@ -156,7 +157,8 @@ def build_portal(out: Path | None = None, advance=None) -> dict:
     """Write the site; returns the folder, the pages written and the number of datasets shown.
     `advance(1)`, when given, is called after each catalogue entry is looked at (a progress bar)."""
     catalog = load_catalog()
-    open_dir = Path(table_path("open", "releases")).parent
+    # The portal reads the release folders on this machine (a lake on object storage: not yet).
+    open_dir = local_folder(table_path("open", "releases")).parent
     out = Path(out) if out is not None else open_dir / "portal"
     pages = out / "datasets"
     _clear(pages)

@@ -7,21 +7,26 @@
         dcat.jsonld (the DCAT-AP entry), data.sha256 (the content hash), SHA256SUMS
 
 A release whose data has the same checksum as the latest version makes no new version. The folder
-is scanned for personal identifiers (itlake/pii_scan.py) before it takes its version name: a
-finding refuses the release and removes the folder. Every release, refusal and unchanged run is
+is built in a local staging folder and scanned for personal identifiers (itlake/pii_scan.py) before
+it takes its version name: a finding refuses the release and removes the folder. On object storage
+the finished folder is uploaded file by file, data.sha256 last. Every release, refusal and unchanged run is
 written to `_system.publication_log`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from itlake.lake.paths import table_path
+from itlake.lake.storage import LakeStorage, is_remote
 
 PUBLICATION_LOG_SCHEMA = (
     "code STRING, name STRING, version INT, status STRING, reason STRING, rows LONG, "
@@ -47,17 +52,24 @@ class Publication:
     logged_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-def releases_dir(name: str) -> Path:
-    return Path(table_path("open", "releases")) / name
+def releases_dir(name: str) -> str:
+    return f"{table_path('open', 'releases')}/{name}"
 
 
 def latest_version(name: str) -> tuple[int, str]:
-    """(number, data sha256) of the newest release of `name`, or (0, "")."""
-    versions = sorted((int(p.name[1:]), p) for p in releases_dir(name).glob("v*") if p.name[1:].isdigit())
+    """(number, data sha256) of the newest release of `name`, or (0, ""). A version is complete once
+    its data.sha256 is there (written last on object storage)."""
+    base = releases_dir(name)
+    storage = LakeStorage.for_uri(base)
+    versions = []
+    for folder in storage.folders(base):
+        label = folder.rsplit("/", 1)[1]
+        if label.startswith("v") and label[1:].isdigit() and storage.exists(f"{folder}/data.sha256"):
+            versions.append((int(label[1:]), folder))
     if not versions:
         return 0, ""
-    number, folder = versions[-1]
-    return number, (folder / "data.sha256").read_text(encoding="utf-8").strip()
+    number, folder = max(versions)
+    return number, storage.read_text(f"{folder}/data.sha256").strip()
 
 
 def write_release(
@@ -81,15 +93,56 @@ def write_release(
     publication.data_sha256 = data_sha
     if data_sha == previous_sha:
         publication.status, publication.version = "unchanged", number
-        publication.path = str(releases_dir(entry.name) / f"v{number}")
+        publication.path = f"{releases_dir(entry.name)}/v{number}"
         publication.reason = "same data as the latest version; no new version made"
         return publication
     publication.version = number + 1
-    folder = releases_dir(entry.name) / f"v{publication.version}"
-    partial = folder.with_name(folder.name + ".partial")
+    folder = f"{releases_dir(entry.name)}/v{publication.version}"
+    with _staging(folder) as partial:
+        _write_files(
+            partial, frame, entry, contract, publication, dcat, licence_text, csv_bytes, data_sha,
+            k=k, k_column=k_column, privacy=privacy,
+        )
+        _refuse_identifiers(partial, entry, publication)
+        _put_in_place(partial, folder)
+    publication.path = folder
+    return publication
+
+
+@contextlib.contextmanager
+def _staging(folder: str) -> Iterator[Path]:
+    """A local folder to build the release in: `<folder>.partial` beside it on a local lake (renamed
+    into place), a temporary folder when the lake is on object storage (uploaded)."""
+    if is_remote(folder):
+        with tempfile.TemporaryDirectory(prefix="itlake-release-") as work:
+            partial = Path(work) / folder.rsplit("/", 1)[1]
+            partial.mkdir()
+            yield partial
+        return
+    partial = Path(folder + ".partial")
     if partial.exists():  # left by a run that died half-way
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
+    yield partial
+
+
+def _put_in_place(partial: Path, folder: str) -> None:
+    """Make the finished release visible: one rename on disk; on object storage one upload per
+    file, data.sha256 last, so a version without it is one that is still arriving."""
+    if not is_remote(folder):
+        partial.rename(folder)
+        return
+    storage = LakeStorage.for_uri(folder)
+    for path in sorted(partial.iterdir(), key=lambda p: p.name == "data.sha256"):
+        storage.copy_in(path, f"{folder}/{path.name}", replace=True)
+
+
+def _write_files(
+    partial: Path, frame, entry, contract, publication, dcat, licence_text, csv_bytes, data_sha,
+    *, k, k_column, privacy,
+) -> None:
+    """Every file of the release into the staging folder `partial`."""
+    geometry = [c.name for c in contract.columns if c.geometry is not None]
     # A frame collected over Spark Connect carries its query metrics in `attrs`, which pandas
     # would write into the Parquet metadata as JSON (and cannot).
     frame.attrs.clear()
@@ -110,10 +163,6 @@ def write_release(
         f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in sorted(partial.iterdir())
     )
     (partial / "SHA256SUMS").write_text(sums, encoding="utf-8")
-    _refuse_identifiers(partial, entry, publication)
-    partial.rename(folder)
-    publication.path = str(folder)
-    return publication
 
 
 def _refuse_identifiers(folder: Path, entry, publication: Publication) -> None:

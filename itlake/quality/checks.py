@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from itlake.quality.suites import ERROR, Domain
@@ -63,11 +62,11 @@ def threshold_report(
     )
 
 
-def data_docs_dir() -> Path:
-    """Where the Data Docs pages of the lake's runs are written: `<lake>/_system/data_docs/`."""
+def data_docs_dir() -> str:
+    """Where the Data Docs pages of the lake's runs are written: `<lake>/_system/data_docs`."""
     from itlake.lake.paths import system_table_path
 
-    return Path(system_table_path("data_docs"))
+    return system_table_path("data_docs")
 
 
 def record_run(spark: SparkSession, report: QualityReport) -> None:

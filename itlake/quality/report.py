@@ -55,11 +55,12 @@ class LastRun:
 
 def read_results(path: str):
     """`_system.quality_results` as pandas, or None when no run has been recorded yet."""
-    from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
+    from itlake.lake.storage import open_delta
+
     try:
-        table = DeltaTable(path)
+        table = open_delta(path)
     except TableNotFoundError:
         return None
     return table.to_pandas(columns=COLUMNS)

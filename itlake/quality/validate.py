@@ -300,33 +300,35 @@ def _file_name(report: QualityReport) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{report.run_id}__{report.dataset}") + ".html"
 
 
-def build_data_docs(reports: list[QualityReport], out_dir: str | Path) -> Path:
+def build_data_docs(reports: list[QualityReport], out_dir: str | Path) -> str:
     """Write one self-contained HTML page per run and dataset, then the index of every page in
-    `out_dir` (this run's and earlier ones), newest first; return the index.
+    `out_dir` (this run's and earlier ones), newest first; return the index's path. `out_dir` is a
+    folder or a lake URI on object storage (itlake/lake/storage.py).
 
     GX's own Data Docs need a file-backed context and its stores; these pages show the same
     content (each expectation, its status, observed value and sample) without either.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from itlake.lake.storage import LakeStorage
+
+    out = str(out_dir).rstrip("/")
+    storage = LakeStorage.for_uri(out)
     for report in reports:
         title = f"itlake quality: {report.dataset}, run {report.run_id}"
         verdict = "passed" if report.success else "FAILED"
         page = _PAGE.format(title=html.escape(title), body=_report_html(report))
         # The verdict rides in a comment so the index can list pages without parsing them.
-        (out / _file_name(report)).write_text(f"<!-- itlake:{verdict} -->\n{page}", encoding="utf-8")
-    pages = [p for p in out.glob("*.html") if p.name != "index.html"]
-    pages.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        storage.write_text(f"{out}/{_file_name(report)}", f"<!-- itlake:{verdict} -->\n{page}")
+    pages = [p for p in storage.files_by_age(out) if p.endswith(".html") and not p.endswith("/index.html")]
     links = []
     for page in pages:
-        ok = page.read_text(encoding="utf-8")[:40].startswith("<!-- itlake:passed")
+        ok = storage.read_text(page)[:40].startswith("<!-- itlake:passed")
+        name = page.rsplit("/", 1)[1]
         links.append(
-            f"<li><a href='{html.escape(page.name)}'>{html.escape(page.stem)}</a> "
+            f"<li><a href='{html.escape(name)}'>{html.escape(name.removesuffix('.html'))}</a> "
             f"<span class='{'pass' if ok else 'fail'}'>{'passed' if ok else 'FAILED'}</span></li>"
         )
-    index = out / "index.html"
-    index.write_text(
-        _PAGE.format(title="itlake quality runs", body="<ul>\n" + "\n".join(links) + "\n</ul>"),
-        encoding="utf-8",
+    index = f"{out}/index.html"
+    storage.write_text(
+        index, _PAGE.format(title="itlake quality runs", body="<ul>\n" + "\n".join(links) + "\n</ul>")
     )
     return index

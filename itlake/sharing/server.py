@@ -47,6 +47,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from itlake.config import MissingSecretError, get_settings
+from itlake.lake.storage import LakeStorage, is_delta_table, is_remote, open_delta, presigned_get_url
 from itlake.sharing.recipients import Recipient, find_recipient, load_recipients
 from itlake.sharing.shares import SharedTable, shared_tables
 from itlake.sharing.snapshot import Snapshot, UnsupportedTable, commits, select_files
@@ -137,7 +138,8 @@ def create_app(
         return found
 
     def exists(table: SharedTable) -> bool:
-        return (Path(table_path(table.schema, table.name, root)) / "_delta_log").is_dir()
+        uri = table_path(table.schema, table.name, root)
+        return LakeStorage.for_uri(uri).exists(f"{uri}/_delta_log")
 
     def visible(who: Recipient, share: str | None = None, schema: str | None = None) -> list[SharedTable]:
         # A table the catalogue shares but the lake has not written yet is not listed: a client
@@ -193,6 +195,10 @@ def create_app(
         return Response(body, media_type=NDJSON, headers=headers)
 
     def signed_url(request: Request, table: SharedTable, path: str, expires: int) -> str:
+        uri = table_path(table.schema, table.name, root)
+        if is_remote(uri):
+            # On object storage the recipient fetches the file from the store itself.
+            return presigned_get_url(f"{uri}/{path}", expires - int(time.time()))
         query = {"t": table.key, "p": path, "e": expires, "s": sign(secret, table.key, path, expires)}
         return str(request.base_url).rstrip("/") + "/delta-sharing/files?" + urlencode(query)
 
@@ -238,7 +244,7 @@ def create_app(
                 path = unquote(action["path"])
                 size = action.get("size")
                 if size is None:
-                    size = (Path(snap.uri) / path).stat().st_size
+                    size = LakeStorage.for_uri(snap.uri).size(f"{snap.uri}/{path}")
                 url = signed_url(request, table, path, expires)
                 if form == "delta":
                     single = {**action, "path": url}
@@ -504,7 +510,7 @@ def create_app(
     def catalogue_turtle():
         return Response(catalogue_text("ttl"), media_type="text/turtle; charset=utf-8")
 
-    site = Path(table_path("open", "x", root)).parent
+    site = Path(table_path("open", "x", root).removeprefix("file:")).parent
 
     @app.get("/", include_in_schema=False)
     def home():
@@ -515,21 +521,21 @@ def create_app(
         """For a load balancer or a monitor: the server is up and answering."""
         return {"status": "ok"}
 
-    site.mkdir(parents=True, exist_ok=True)
-    app.mount("/", StaticFiles(directory=site, html=True), name="site")
+    # The portal and releases are served from a local lake only (docs/operations/object-storage.md).
+    if not is_remote(root):
+        site.mkdir(parents=True, exist_ok=True)
+        app.mount("/", StaticFiles(directory=site, html=True), name="site")
     return app
 
 
 def ledger_synthetic(root: str) -> set[str]:
     """Codes with a batch marked synthetic in the lake's ingest ledger, read with delta-rs."""
-    from deltalake import DeltaTable
-
     from itlake.lake.paths import system_table_path
 
     path = system_table_path("ingest_ledger", root)
-    if not (Path(path) / "_delta_log").is_dir():
+    if not is_delta_table(path):
         return set()
-    rows = DeltaTable(path).to_pyarrow_table(columns=["code", "synthetic"]).to_pylist()
+    rows = open_delta(path).to_pyarrow_table(columns=["code", "synthetic"]).to_pylist()
     return {row["code"] for row in rows if row["synthetic"]}
 
 

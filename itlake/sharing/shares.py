@@ -49,18 +49,15 @@ def enable_change_data_feed(tables: list[SharedTable], root: str | None = None) 
     """Turn the change data feed on for every shared table the lake holds that lacks it (one
     metadata commit each); returns the keys of the tables changed. From then on every writer,
     Spark's MERGE and delta-rs alike, leaves change data files that /changes serves."""
-    from pathlib import Path
-
-    from deltalake import DeltaTable
-
     from itlake.lake.paths import table_path
+    from itlake.lake.storage import is_delta_table, open_delta
 
     changed = []
     for table in tables:
         uri = table_path(table.schema, table.name, root)
-        if not (Path(uri) / "_delta_log").is_dir():
+        if not is_delta_table(uri):
             continue
-        delta = DeltaTable(uri)
+        delta = open_delta(uri)
         if delta.metadata().configuration.get(CHANGE_DATA_FEED) != "true":
             delta.alter.set_table_properties({CHANGE_DATA_FEED: "true"})
             changed.append(table.key)

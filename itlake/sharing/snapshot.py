@@ -41,28 +41,30 @@ class Commit:
 
 def commits(table_uri: str, start: int, end: int) -> list[Commit]:
     """The commits start..end (inclusive) as their log files hold them; a commit is timed by its
-    commitInfo timestamp, or the log file's modification time where a writer left none."""
-    import os
+    commitInfo timestamp, or the log file's modification time where a writer left none. The log
+    is read through the lake's storage, on disk or in a bucket."""
+    from itlake.lake.storage import LakeStorage
 
+    storage = LakeStorage.for_uri(table_uri)
     out = []
     for version in range(start, end + 1):
-        path = os.path.join(table_uri, "_delta_log", f"{version:020d}.json")
+        path = f"{table_uri}/_delta_log/{version:020d}.json"
         try:
-            with open(path, encoding="utf-8") as handle:
-                actions = [json.loads(line) for line in handle if line.strip()]
+            text = storage.read_text(path)
         except FileNotFoundError:
             raise ValueError(f"version {version} is no longer in the table's log") from None
+        actions = [json.loads(line) for line in text.splitlines() if line.strip()]
         info = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
-        stamp = info.get("timestamp") or int(os.path.getmtime(path) * 1000)
+        stamp = info.get("timestamp") or storage.modified_ms(path)
         out.append(Commit(version, int(stamp), actions))
     return out
 
 
 class Snapshot:
     def __init__(self, table_uri: str, version: int | None = None):
-        from deltalake import DeltaTable
+        from itlake.lake.storage import open_delta
 
-        self.table = DeltaTable(table_uri, version=version)
+        self.table = open_delta(table_uri, version=version)
         self.uri = table_uri
         self.refuse_unsupported()
 
@@ -96,9 +98,9 @@ class Snapshot:
         return found[-1]
 
     def earliest_version(self) -> int:
-        import os
+        from itlake.lake.storage import LakeStorage
 
-        names = os.listdir(os.path.join(self.uri, "_delta_log"))
+        names = [f.rsplit("/", 1)[1] for f in LakeStorage.for_uri(self.uri).files(f"{self.uri}/_delta_log")]
         return min(int(n[:20]) for n in names if n.endswith(".json") and n[:20].isdigit())
 
     @property

@@ -1,0 +1,349 @@
+"""A lake on object storage, end to end, against a real S3-compatible server.
+
+S3Proxy (Maven Central, `.ci/install-s3proxy`; the filesystem backend keeps each object as a file
+under its store folder) listens on 127.0.0.1 on a free port with keys made up for this run. The
+lake is `s3a://itlake/lake`: ingest runs as `itlake ingest`, then the gold, publish and MaaS steps
+in one Spark session, each in a process of its own, exactly as on a local lake; the same runs on a
+local folder give the row counts to compare. Spark reaches the bucket through s3a (hadoop-aws), the
+ledger and the reads go through deltalake, the landing copy, Data Docs and the release through
+pyarrow's S3 filesystem. Nothing may appear in a local folder named `s3a:`.
+
+Slow: four Spark drivers and a JVM server (about 3 minutes on two cores).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests._services import ProcessGroup, free_port, kill_session, wait_for_port
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+DAY = "2026-11-27"
+BUCKET = "itlake"
+STEPS = ("gold_taxi_trips", "publish_od_taxi_hourly", "maas_taxi_balance")
+# From tests/fixtures/taxi_gps_tiny.csv (its README): 10 fixes, one exact duplicate, one at
+# latitude 95; two occupied runs make two trips, released at k = 1 as two one-trip cells.
+EXPECTED_ROWS = {
+    "bronze/taxi_gps": 10,
+    "silver/taxi_gps": 8,
+    "quarantine/taxi_gps": 1,
+    "gold/taxi_trip": 2,
+    "gold/maas_taxi_zone_hour": 2,
+    "open/od_taxi_hourly": 2,
+}
+RELEASED_CSV = (
+    "service_date,hour_start,origin_zone_id,destination_zone_id,trips\n"
+    "2026-11-27,2026-11-27T00:00:00Z,440304,440304,1\n"
+    "2026-11-27,2026-11-27T00:00:00Z,440305,440305,1\n"
+)
+
+
+@pytest.fixture(scope="module")
+def s3proxy(tmp_path_factory):
+    """S3Proxy on loopback with a bucket `itlake`; yields its endpoint, keys and store folder."""
+    if shutil.which("java") is None:
+        pytest.skip("no java on PATH: S3Proxy needs a Java 17 runtime")
+    installed = subprocess.run(
+        [str(REPO / ".ci" / "install-s3proxy")], capture_output=True, text=True, timeout=900
+    )
+    if installed.returncode != 0:
+        pytest.skip(f"S3Proxy could not be fetched from Maven Central: {installed.stderr.strip()[-500:]}")
+    jar = installed.stdout.strip().splitlines()[-1]
+    work = tmp_path_factory.mktemp("s3proxy")
+    store = work / "store"
+    (store / BUCKET).mkdir(parents=True)
+    port = free_port()
+    keys = {"AWS_ACCESS_KEY_ID": secrets.token_hex(10), "AWS_SECRET_ACCESS_KEY": secrets.token_hex(20)}
+    conf = work / "s3proxy.conf"
+    conf.write_text(
+        f"s3proxy.endpoint=http://127.0.0.1:{port}\n"
+        "s3proxy.authorization=aws-v2-or-v4\n"
+        f"s3proxy.identity={keys['AWS_ACCESS_KEY_ID']}\n"
+        f"s3proxy.credential={keys['AWS_SECRET_ACCESS_KEY']}\n"
+        "jclouds.provider=filesystem\n"
+        f"jclouds.filesystem.basedir={store}\n",
+        encoding="utf-8",
+    )
+    conf.chmod(0o600)
+    group = ProcessGroup(work / "logs")
+    try:
+        command = ["java", "-Xmx256m", "-jar", jar, "--properties", str(conf)]
+        server = group.start("s3proxy", command, dict(os.environ))
+        wait_for_port(port, 120, server, work / "logs" / "s3proxy.log")
+        yield {"endpoint": f"http://127.0.0.1:{port}", "keys": keys, "store": store / BUCKET}
+    finally:
+        group.stop()
+        assert group.alive() == []
+
+
+@pytest.fixture(scope="module")
+def lenient_schemas(tmp_path_factory) -> Path:
+    """The contracts, with taxi_gps allowed to quarantine half a batch (the fixture has 1 bad row in 10)."""
+    schemas = tmp_path_factory.mktemp("schemas") / "schemas"
+    shutil.copytree(REPO / "schemas", schemas)
+    contract = schemas / "taxi_gps.yaml"
+    text = contract.read_text(encoding="utf-8")
+    lenient = text.replace("quarantine_threshold: 0.05", "quarantine_threshold: 0.5")
+    assert lenient != text
+    contract.write_text(lenient, encoding="utf-8")
+    return schemas
+
+
+def lake_env(root: str, work: Path, schemas: Path, s3: dict | None) -> dict:
+    """The environment of one run: the lake, the lenient contracts, a small local driver; and for a
+    bucket, the store's endpoint, path-style requests and the keys."""
+    env = {
+        **os.environ,
+        "ITLAKE_LAKE_ROOT": root,
+        "ITLAKE_SCHEMA_DIR": str(schemas),
+        "ITLAKE_ENGINE_DIR": str(work / "engine"),
+        "ITLAKE_K_ANONYMITY": "1",
+        "ITLAKE_SPARK_MASTER": "local[2]",
+        "ITLAKE_SHUFFLE_PARTITIONS": "2",
+        "ITLAKE_DRIVER_MEMORY": "1g",
+        "PYTHONPATH": str(REPO),
+    }
+    for name in ("ITLAKE_SPARK_REMOTE", "ITLAKE_S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        env.pop(name, None)
+    if s3 is not None:
+        env |= {"ITLAKE_S3_ENDPOINT": s3["endpoint"], "ITLAKE_S3_PATH_STYLE": "true", **s3["keys"]}
+    return env
+
+
+def start(command: list[str], env: dict, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        command,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def finish(process: subprocess.Popen, timeout: float = 900) -> tuple[int, str, str]:
+    try:
+        out, err = process.communicate(timeout=timeout)
+    finally:
+        kill_session(process.pid)
+    return process.returncode, out, err
+
+
+def ingest(env: dict, cwd: Path, path: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "itlake", "ingest", "taxi_gps", str(path), "--logical-date", DAY]
+    return start([*command, "--json"], env, cwd)
+
+
+# The derived steps one after the other in one session, as jobs/step.py runs each of them.
+RUN_STEPS = (
+    "import json, sys\n"
+    "from datetime import date\n"
+    "from itlake.lake.session import get_spark\n"
+    "from itlake.steps import get_step\n"
+    "spark = get_spark('itlake-steps')\n"
+    "day = date.fromisoformat(sys.argv[1])\n"
+    "print('RESULT ' + json.dumps({s: get_step(s).run(spark, day).tables for s in sys.argv[2:]}))\n"
+)
+
+
+def run_pipeline(env: dict, cwd: Path) -> dict:
+    """Ingest the tiny taxi file, then the gold, publish and MaaS steps; their JSON results."""
+    code, out, err = finish(ingest(env, cwd, FIXTURES / "taxi_gps_tiny.csv"))
+    assert code == 0, err[-3000:]
+    ingested = json.loads(out[out.index("{") :])
+    code, out, err = finish(start([sys.executable, "-c", RUN_STEPS, DAY, *STEPS], env, cwd))
+    assert code == 0, err[-3000:]
+    [line] = [x for x in out.splitlines() if x.startswith("RESULT ")]
+    return {"ingest": ingested, "steps": json.loads(line.removeprefix("RESULT "))}
+
+
+def delta_tables(folder: Path) -> list[str]:
+    """Every Delta table under a lake folder (on disk, or S3Proxy's copy of the bucket), as layer/name."""
+    return sorted(str(log.parent.relative_to(folder)) for log in folder.glob("*/*/_delta_log"))
+
+
+def rows(uri: str, options: dict | None = None) -> int:
+    from deltalake import DeltaTable
+
+    return DeltaTable(uri, storage_options=options).to_pyarrow_dataset().count_rows()
+
+
+def s3_options(s3: dict) -> dict:
+    """deltalake's options for the server, written out here rather than taken from the code under test."""
+    return {
+        "aws_endpoint_url": s3["endpoint"],
+        "aws_access_key_id": s3["keys"]["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": s3["keys"]["AWS_SECRET_ACCESS_KEY"],
+        "aws_region": "us-east-1",
+        "aws_allow_http": "true",
+    }
+
+
+def ledger_rows(result: dict) -> list[dict]:
+    """The ledger rows an ingest printed, less the times of the run."""
+    return [
+        {k: v for k, v in row.items() if k not in ("started_at", "finished_at")}
+        for file in result["ingest"]["files"]
+        for row in file["ledger"]
+    ]
+
+
+def s3a_folders(*roots: Path) -> list[str]:
+    return [str(p) for root in roots for p in root.rglob("s3a:*")]
+
+
+def test_ingest_gold_publish_maas_and_sharing_on_s3_match_the_local_lake(
+    s3proxy, lenient_schemas, tmp_path, monkeypatch
+):
+    local_work, s3_work = tmp_path / "local", tmp_path / "s3"
+    local_work.mkdir()
+    s3_work.mkdir()
+    local_lake = local_work / "lake"
+    local = run_pipeline(lake_env(str(local_lake), local_work, lenient_schemas, None), local_work)
+    on_s3 = run_pipeline(lake_env(f"s3a://{BUCKET}/lake", s3_work, lenient_schemas, s3proxy), s3_work)
+
+    # The same ledger and step results, row for row.
+    [row] = ledger_rows(on_s3)
+    assert ledger_rows(local) == [row]
+    assert (row["status"], row["rows_read"], row["rows_promoted"]) == ("promoted", 10, 8)
+    assert (row["rows_duplicate"], row["rows_quarantined"]) == (1, 1)
+    assert on_s3["steps"] == local["steps"] == {
+        "gold_taxi_trips": {"gold.taxi_trip": 2},
+        "publish_od_taxi_hourly": {"open.od_taxi_hourly": 2},
+        "maas_taxi_balance": {"gold.maas_taxi_zone_hour": 2},
+    }
+
+    # The same tables with the same row counts: the bucket's read through the server, as deltalake
+    # and Spark see it; the table list from the server's store folder.
+    bucket_lake = s3proxy["store"] / "lake"
+    tables = delta_tables(local_lake)
+    assert delta_tables(bucket_lake) == tables
+    local_rows = {t: rows(str(local_lake / t)) for t in tables}
+    s3_rows = {t: rows(f"s3://{BUCKET}/lake/{t}", s3_options(s3proxy)) for t in tables}
+    assert s3_rows == local_rows
+    assert {t: s3_rows[t] for t in EXPECTED_ROWS} == EXPECTED_ROWS
+
+    # The files beside the tables, in the bucket: the landing copy as received, Data Docs, the
+    # release with the same files and data as on disk.
+    [landed] = (bucket_lake / "landing" / "taxi_gps" / DAY).glob("*_taxi_gps_tiny.csv")
+    assert landed.read_bytes() == (FIXTURES / "taxi_gps_tiny.csv").read_bytes()
+    assert "taxi_gps" in (bucket_lake / "_system" / "data_docs" / "index.html").read_text(encoding="utf-8")
+    release = bucket_lake / "open" / "releases" / "od_taxi_hourly" / "v1"
+    assert (release / "data.csv").read_text(encoding="utf-8") == RELEASED_CSV
+    local_release = local_lake / "open" / "releases" / "od_taxi_hourly" / "v1"
+    assert sorted(p.name for p in release.iterdir() if not p.name.startswith(".")) == sorted(
+        p.name for p in local_release.iterdir()
+    )
+
+    # Delta Sharing from the bucket: a recipient's query answers with URLs presigned on the store,
+    # which S3Proxy checks with the run's keys (a URL whose signature was altered is refused).
+    shared = share_from_bucket(s3proxy, tmp_path / "sharing", monkeypatch)
+    bucket_url = f"{s3proxy['endpoint']}/{BUCKET}/lake/"
+    assert shared["urls"] and all(u.startswith(bucket_url) for u in shared["urls"])
+    od = sorted((r["origin_zone_id"], r["destination_zone_id"], r["trips"]) for r in shared["od"])
+    assert od == [("440304", "440304", 1), ("440305", "440305", 1)]
+    assert len(shared["maas"]) == EXPECTED_ROWS["gold/maas_taxi_zone_hour"]
+    assert shared["refused_tampered"] == 403
+
+    # No file went to a local folder named `s3a:` (the working folders of the runs and of this
+    # process, the checkout).
+    assert s3a_folders(s3_work, tmp_path, Path.cwd(), REPO) == []
+
+
+def share_from_bucket(s3: dict, folder: Path, monkeypatch) -> dict:
+    """Serve the S3 lake with the Delta Sharing server in this process, query two tables as a
+    recipient and fetch every file URL of the answers as sent (the rows read, and the URLs)."""
+    import io
+
+    import pyarrow.parquet as pq
+    import requests
+
+    from itlake.config import get_settings
+    from itlake.sharing.recipients import create_recipient
+    from itlake.sharing.server import BackgroundServer, create_app
+
+    for name, value in lake_env(f"s3a://{BUCKET}/lake", folder, REPO / "schemas", s3).items():
+        if name.startswith(("ITLAKE_S3_", "AWS_ACCESS", "AWS_SECRET")):
+            monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    recipients, profile = folder / "recipients.json", folder / "bureau.share"
+    found: dict = {"urls": [], "refused_tampered": None}
+    try:
+        app = create_app(lake_root=f"s3a://{BUCKET}/lake", recipients_file=recipients, secret=b"s3-test")
+        with BackgroundServer(app) as url:
+            endpoint = f"{url}/delta-sharing"
+            shares = ["agencies", "public"]
+            create_recipient("bureau", shares, endpoint=endpoint, profile=profile, path=recipients)
+            bearer = json.loads(profile.read_text(encoding="utf-8"))["bearerToken"]
+            for key, table in (("od", "public/schemas/open/tables/od_taxi_hourly"),
+                               ("maas", "agencies/schemas/gold/tables/maas_taxi_zone_hour")):
+                answer = requests.post(
+                    f"{endpoint}/shares/{table}/query",
+                    json={},
+                    headers={"Authorization": f"Bearer {bearer}"},
+                    timeout=30,
+                )
+                assert answer.status_code == 200, answer.text
+                lines = [json.loads(line) for line in answer.text.splitlines()]
+                urls = [line["file"]["url"] for line in lines if "file" in line]
+                found["urls"] += urls
+                found[key] = []
+                for file_url in urls:
+                    got = requests.get(file_url, timeout=30)
+                    assert got.status_code == 200, got.text[:500]
+                    found[key] += pq.read_table(io.BytesIO(got.content)).to_pylist()
+            tampered = found["urls"][0].replace("X-Amz-Signature=", "X-Amz-Signature=0")
+            found["refused_tampered"] = requests.get(tampered, timeout=30).status_code
+    finally:
+        get_settings.cache_clear()
+    return found
+
+
+def test_two_ingests_at_once_on_s3_both_land_or_the_second_is_refused_clearly(
+    s3proxy, lenient_schemas, tmp_path
+):
+    """Two `itlake ingest` of one table at the same moment on a fresh lake. On object storage one
+    Spark driver writes at a time: the second either finds the lake free (the first is done) or is
+    refused with one line, writing nothing; run again, it lands. Both files end in the lake."""
+    work = tmp_path / "work"
+    work.mkdir()
+    env = lake_env(f"s3a://{BUCKET}/concurrent", work, lenient_schemas, s3proxy)
+    other = tmp_path / "taxi_gps_other.csv"
+    # The same fixes from other taxis: a second file with rows of its own.
+    text = (FIXTURES / "taxi_gps_tiny.csv").read_text(encoding="utf-8")
+    other.write_text(text.replace("粤B0000", "粤B1000"), encoding="utf-8")
+    assert other.read_text(encoding="utf-8") != text
+
+    first, second = ingest(env, work, FIXTURES / "taxi_gps_tiny.csv"), ingest(env, work, other)
+    results = {"taxi_gps_tiny.csv": finish(first), other.name: finish(second)}
+    refused = {name: r for name, r in results.items() if r[0] != 0}
+    assert len(refused) <= 1, {name: r[2][-2000:] for name, r in refused.items()}
+    for name, (_, _, err) in refused.items():
+        [message] = [line for line in err.splitlines() if line.startswith("error: ")]
+        assert "is being written by pid" in message and "one Spark driver writes at a time" in message
+        again = finish(ingest(env, work, other if name == other.name else FIXTURES / "taxi_gps_tiny.csv"))
+        assert again[0] == 0, again[2][-3000:]
+
+    options = s3_options(s3proxy)
+    base = f"s3://{BUCKET}/concurrent"
+    assert rows(f"{base}/bronze/taxi_gps", options) == 20
+    assert rows(f"{base}/silver/taxi_gps", options) == 16
+    from deltalake import DeltaTable
+
+    ledger = DeltaTable(f"{base}/_system/ingest_ledger", storage_options=options).to_pyarrow_table()
+    ledger = ledger.to_pylist()
+    promoted = sorted((r["source_file"], r["rows_promoted"]) for r in ledger if r["status"] == "promoted")
+    assert promoted == [(other.name, 8), ("taxi_gps_tiny.csv", 8)]
+    assert s3a_folders(work) == []
