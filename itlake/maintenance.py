@@ -36,7 +36,7 @@ from itlake.catalog import Catalog, CatalogEntry, approximate_days, before
 from itlake.contracts import load_contract
 from itlake.lake.delta import append_rows, is_local
 from itlake.lake.paths import system_table_path, table_path
-from itlake.lake.storage import LakeStorage
+from itlake.lake.storage import LakeStorage, open_delta
 
 SMALL_FILES = 16
 SMALL_FILE_BYTES = 32 * 1024 * 1024
@@ -106,19 +106,12 @@ def lake_tables(root: str | None = None) -> list[tuple[str, str, str]]:
     return found
 
 
-def delta_log(path: str):
-    """The table's log, read by `deltalake` in this process."""
-    from itlake.lake.storage import open_delta
-
-    return open_delta(path)
-
-
 def table_detail(spark, path: str) -> tuple[int, int]:
     """(number of live files, their total bytes) of a Delta table."""
     if is_local(path):
         import pyarrow as pa
 
-        sizes = pa.table(delta_log(path).get_add_actions(flatten=True))["size_bytes"]
+        sizes = pa.table(open_delta(path).get_add_actions(flatten=True))["size_bytes"]
         return len(sizes), sum(sizes.to_pylist())
     row = spark.sql(f"DESCRIBE DETAIL {quoted(path)}").select("numFiles", "sizeInBytes").first()
     return int(row.numFiles), int(row.sizeInBytes)
@@ -152,7 +145,7 @@ def keep_deleted_files(spark, path: str, hours: int) -> None:
     set), so a time-travel window other than 7 days is set on the table, once."""
     name = "delta.deletedFileRetentionDuration"
     if is_local(path):
-        current = delta_log(path).metadata().configuration.get(name, "")
+        current = open_delta(path).metadata().configuration.get(name, "")
     else:
         rows = spark.sql(f"SHOW TBLPROPERTIES {quoted(path)} ('{name}')").collect()
         current = rows[0].value if rows else ""
@@ -179,12 +172,12 @@ def _vacuum_would_delete(path: str, hours: int) -> bool:
     files of no version at all (a dry run of `deltalake` on a local lake; assumed so elsewhere)."""
     if not is_local(path):
         return True
-    return bool(delta_log(path).vacuum(hours, dry_run=True, enforce_retention_duration=False, full=True))
+    return bool(open_delta(path).vacuum(hours, dry_run=True, enforce_retention_duration=False, full=True))
 
 
 def checkpoint(path: str, run: MaintenanceAction) -> MaintenanceAction | None:
     """A checkpoint at the table's version unless it has one there already; None when it had."""
-    table = delta_log(path)
+    table = open_delta(path)
     version = table.version()
     storage = LakeStorage.for_uri(path)
     if storage.exists(f"{path}/_delta_log/{version:020d}.checkpoint.parquet"):
@@ -225,7 +218,7 @@ def expired_rows(path: str, expiry: Expiry) -> int:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    dataset = delta_log(path).to_pyarrow_dataset()
+    dataset = open_delta(path).to_pyarrow_dataset()
     limit = pa.scalar(expiry.cutoff, type=dataset.schema.field(expiry.column).type)
     return dataset.count_rows(filter=ds.field(expiry.column) < limit)
 
