@@ -162,18 +162,20 @@ def run(
     console.print(f"\nDemo finished in {time.monotonic() - started:.0f} s.")
 
 
-def _run_dags(dags: list[str], day: str, logs: Path, started: float) -> None:
-    """Every DAG in one process (itlake/dag_runs.py, each as `airflow dags test` runs it), each DAG's
-    output in its own log, with a status line: DAG i of N, the task running, the elapsed time."""
+def _run_dags(dags: list[str], day: str, logs: Path, started: float, runner: str = "itlake.dag_runs") -> None:
+    """Every DAG in one process (`runner`, itlake/dag_runs.py: each as `airflow dags test` runs it),
+    each DAG's output in its own log, with a status line: DAG i of N, the task running, the elapsed
+    time."""
     total = len(dags)
-    log = logs / "dag-runs.log"
+    # Lines outside a DAG (the process starting and ending) go to dag-runs.log.
+    log = between = logs / "dag-runs.log"
     handle = log.open("w")
 
     def elapsed() -> str:
         return f"{time.monotonic() - started:.0f} s elapsed"
 
     number, step, rows, state = 0, 0.0, 0, "start"
-    command = [sys.executable, "-m", "itlake.dag_runs", day, *dags]
+    command = [sys.executable, "-m", runner, day, *dags]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with (
         console.status("") as line,
@@ -192,6 +194,7 @@ def _run_dags(dags: list[str], day: str, logs: Path, started: float) -> None:
                     line.update(f"DAG {number}/{total} {dag_id}: starting ({elapsed()})")
                     continue
                 handle.close()
+                handle = between.open("a")
                 if not dag_succeeded(log, state):
                     process.terminate()  # a DAG that reported success but logged a failed task
                     break
