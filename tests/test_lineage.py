@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_dag_test_run_writes_lineage_named_by_catalogue_code(tmp_path):
-    from itlake.status import table_facts
+    from itlake.lake.status import table_facts
 
     home, lake, inbox = tmp_path / "airflow", tmp_path / "lake", tmp_path / "inbox"
     day = inbox / "road_network" / "2026-11-27"
@@ -28,7 +28,7 @@ def test_a_dag_test_run_writes_lineage_named_by_catalogue_code(tmp_path):
         AIRFLOW__OPENLINEAGE__TRANSPORT=json.dumps(
             {"type": "file", "log_file_path": str(events_file), "append": True}
         ),
-        AIRFLOW__OPENLINEAGE__EXTRACTORS="itlake.lineage.ItlakeTaskExtractor",
+        AIRFLOW__OPENLINEAGE__EXTRACTORS="itlake.orchestration.lineage.ItlakeTaskExtractor",
     )
     assert airflow("db", "migrate", env=env, timeout=600).returncode == 0
     run = airflow("dags", "test", "itlake_ingest_infrastructure", "2026-11-27", env=env, timeout=900)

@@ -28,7 +28,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from itlake.runner import RESULT_PREFIX
+from itlake.orchestration.runner import RESULT_PREFIX
 
 
 class Part(StrEnum):
@@ -130,12 +130,15 @@ def run(
     os.environ["ITLAKE_INBOX"] = str(out.resolve())
     airflow_home = Path(os.environ.setdefault("AIRFLOW_HOME", str(Path.cwd() / ".airflow")))
     logs = airflow_home / "demo-logs"
-    # Lineage of every task into one file (itlake/lineage.py names the tables by catalogue code).
+    # Lineage of every task into one file (itlake/orchestration/lineage.py names the tables by
+    # catalogue code).
     os.environ.setdefault(
         "AIRFLOW__OPENLINEAGE__TRANSPORT",
         json.dumps({"type": "file", "log_file_path": str(airflow_home / "openlineage.json"), "append": True}),
     )
-    os.environ.setdefault("AIRFLOW__OPENLINEAGE__EXTRACTORS", "itlake.lineage.ItlakeTaskExtractor")
+    os.environ.setdefault(
+        "AIRFLOW__OPENLINEAGE__EXTRACTORS", "itlake.orchestration.lineage.ItlakeTaskExtractor"
+    )
     # What `make demo` exports, for a run started as `itlake demo run`: the DAGs of this checkout,
     # without Airflow's examples.
     from itlake.config import get_settings
@@ -194,8 +197,8 @@ def _fail(what: str, log: Path) -> int:
 
 def print_summary() -> None:
     from itlake.config import get_settings
+    from itlake.lake.report import lake_tables, ledger_summary, quality_status
     from itlake.lake.session import get_spark
-    from itlake.report import lake_tables, ledger_summary, quality_status
 
     spark = get_spark("itlake-demo-summary")
     quality = quality_status(spark)
