@@ -8,9 +8,9 @@ export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
-# OpenLineage events of every task, inputs and outputs named by catalogue code (itlake/lineage.py).
+# OpenLineage events of every task, inputs and outputs named by catalogue code (itlake/orchestration/lineage.py).
 export AIRFLOW__OPENLINEAGE__TRANSPORT ?= {"type": "file", "log_file_path": "$(AIRFLOW_HOME)/openlineage.json", "append": true}
-export AIRFLOW__OPENLINEAGE__EXTRACTORS ?= itlake.lineage.ItlakeTaskExtractor
+export AIRFLOW__OPENLINEAGE__EXTRACTORS ?= itlake.orchestration.lineage.ItlakeTaskExtractor
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install demo test test-fast lint lock clean bench docs
@@ -49,7 +49,7 @@ bench: $(STAMP)
 # then cases tried, cases passed and rows lost; exits 1 unless every case passed and none was lost.
 .PHONY: reliability
 reliability: $(STAMP)
-	@$(BIN)/python -m itlake.reliability
+	@$(BIN)/python -m tools.reliability
 
 # S3Proxy, the S3-compatible server tests/test_s3_lake.py starts on loopback (from Maven Central,
 # cached in ~/.cache/itlake/s3proxy).

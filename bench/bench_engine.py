@@ -4,8 +4,8 @@ warm engine, in one run.
 Both paths start a new process, as a task does: `spark-submit bench/one_row_job.py` (a JVM of
 its own, Delta's jars resolved from the local cache), and a Python process that attaches to a
 Spark Connect server started once by the benchmark (`itlake engine start`, on a free port) and
-runs the same job with `itlake.runner.run_attached`. Each path runs three times; the ratio is the
-median spark-submit time over the median attached time. The engine's own start is in the note;
+runs the same job with `itlake.orchestration.runner.run_attached`. Each path runs three times; the
+ratio is the median spark-submit time over the median attached time. The engine's own start is in the note;
 it is paid once per machine, not per task.
 """
 
@@ -24,7 +24,7 @@ GOAL = ">= 4x"
 REPEAT = 3
 JOB = Path(__file__).resolve().parent / "one_row_job.py"
 ATTACHED = (
-    "import sys; from pathlib import Path; from itlake.runner import run_attached; "
+    "import sys; from pathlib import Path; from itlake.orchestration.runner import run_attached; "
     "r = run_attached('one_row_job', Path(sys.argv[1]), ['--logical-date', sys.argv[2]]); "
     "sys.exit(0 if r['ok'] else 1)"
 )

@@ -1,7 +1,7 @@
 """Great Expectations gate overhead on a five-million-row taxi GPS promotion.
 
 The same demo taxi GPS file (about 5,000,000 fixes at scale 1) is ingested twice through
-`itlake.ingest.ingest_file` into two fresh lakes: once as it runs in production, with the GX
+`itlake.ingest.flow.ingest_file` into two fresh lakes: once as it runs in production, with the GX
 gate (`itlake.quality.validate_frame` and its `_system.quality_results` write), and once with the
 gate replaced by a report that passes without checking anything. Overhead = (with - without) /
 without. The gate's own time inside the first run is measured too.
@@ -63,7 +63,7 @@ def gate(enabled: bool, seconds: list[float]):
 
 def promote(spark, entry, path: Path, lake: Path, *, with_gate: bool) -> tuple[float, float, int]:
     """Wall seconds of one ingest, seconds inside the gate, rows promoted."""
-    from itlake.ingest import ingest_file
+    from itlake.ingest.flow import ingest_file
 
     quiet_spark_jobs(spark)
     inside: list[float] = []
@@ -77,7 +77,7 @@ def promote(spark, entry, path: Path, lake: Path, *, with_gate: bool) -> tuple[f
 def profile_gate(spark, entry, path: Path, lake: Path) -> tuple[Path, str]:
     """Profile the gate of one ingest of `path`; returns the profile file and where its time goes:
     waiting on Spark, and the gate's largest steps."""
-    from itlake.ingest import ingest_file
+    from itlake.ingest.flow import ingest_file
 
     def ingest() -> None:
         with lake_at(lake):
@@ -89,7 +89,7 @@ def profile_gate(spark, entry, path: Path, lake: Path) -> tuple[Path, str]:
 
 
 def run(scale: float) -> list[dict]:
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
 
     spark = spark_session()
     entry = load_catalog().get("taxi_gps")

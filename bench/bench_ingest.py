@@ -1,6 +1,6 @@
 """Ingest throughput: a demo taxi GPS CSV through landing -> bronze -> silver, against a bare copy.
 
-The itlake path is `itlake.ingest.ingest_file` (header and encoding check, bronze append, typing,
+The itlake path is `itlake.ingest.flow.ingest_file` (header and encoding check, bronze append, typing,
 HMAC pseudonyms, WGS-84, jump detection, quarantine, the GX gate, MERGE into silver, ledger). The
 baseline is the least a Spark job can do with the same file: read the CSV as strings and write
 it as Parquet. Both run on the same session and file; rows/s counts the file's data rows.
@@ -35,8 +35,8 @@ def bare_copy(spark, csv_path, out_path) -> None:
 
 
 def run(scale: float) -> list[dict]:
-    from itlake.catalog import load_catalog
-    from itlake.ingest import ingest_file
+    from itlake.catalog.resources import load_catalog
+    from itlake.ingest.flow import ingest_file
 
     spark = spark_session()
     entry = load_catalog().get("taxi_gps")

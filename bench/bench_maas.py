@@ -53,13 +53,13 @@ DUCK_TYPES = {
 
 def _prepare_lake(root: Path, scale: float) -> dict:
     """Generate the city, ingest the MaaS feeds and build taxi trips; returns what was ingested."""
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
     from itlake.config import get_settings
     from itlake.demo import generate_city
     from itlake.feeds import FEED_NAMES
     from itlake.gold.taxi_trips import run as build_trips
+    from itlake.ingest.pipeline import ingest_resource
     from itlake.lake.session import get_spark
-    from itlake.pipeline import ingest_resource
 
     spark = get_spark("itlake-bench-maas")
     manifest = generate_city(root / "city", scale=scale, seed=42, date=DAY)
@@ -79,7 +79,7 @@ def _duck_views(con, tz: str) -> None:
     """One DuckDB view per MaaS input, with the MaaS column names, from the active Parquet files."""
     from deltalake import DeltaTable
 
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
     from itlake.lake.paths import table_path
     from itlake.maas.build import SPECS
 

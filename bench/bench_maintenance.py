@@ -3,7 +3,7 @@
 A 5-minute feed appends one small file per batch to bronze; 200 batches are most of a day. The
 table here is taxi-GPS-shaped bronze (plate, time, position, batch and ingest time), appended 200
 times with the `deltalake` writer (one file per append, as a micro-batch commits it). Then
-itlake/maintenance.py compacts it the way the maintenance DAG does (`compact`: OPTIMIZE,
+itlake/lake/maintenance.py compacts it the way the maintenance DAG does (`compact`: OPTIMIZE,
 bin-packing) and vacuums it with no time travel kept, so that the folder holds only live files.
 
 Two rows, each after over before on the same table in the same run:
@@ -50,8 +50,8 @@ def run(scale: float) -> list[dict]:
     from deltalake import write_deltalake
 
     from itlake.lake.integrity import table_digest
+    from itlake.lake.maintenance import MaintenanceAction, compact, data_files, quoted, table_detail, vacuum
     from itlake.lake.paths import table_path
-    from itlake.maintenance import MaintenanceAction, compact, data_files, quoted, table_detail, vacuum
 
     spark = spark_session()
     rows = max(50, round(ROWS_PER_BATCH_AT_SCALE_1 * scale))

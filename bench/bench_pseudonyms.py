@@ -1,4 +1,4 @@
-"""Pseudonyms: the HMAC-SHA256 pandas UDF (itlake/privacy.py) against the Spark-expression HMAC it
+"""Pseudonyms: the HMAC-SHA256 pandas UDF (itlake/privacy/pseudonyms.py) against the Spark-expression HMAC it
 replaced.
 
 The expression form built HMAC from `sha2` over `key xor ipad` and `key xor opad` literals, so the
@@ -35,7 +35,7 @@ def run(scale: float) -> list[dict]:
     from pyspark.sql import functions as F
 
     from itlake.config import get_settings
-    from itlake.privacy import hmac_sha256_col
+    from itlake.privacy.pseudonyms import hmac_sha256_col
 
     spark = spark_session()
     key = get_settings().pseudonym_key()

@@ -27,7 +27,7 @@ def write_trips(root, rows: int) -> None:
     import duckdb
     from deltalake import write_deltalake
 
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
 
     schema = load_contract("taxi_trip").arrow_schema()
     con = duckdb.connect()

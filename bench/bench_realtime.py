@@ -2,7 +2,7 @@
 
 The demo generator writes the day: 4,320 `.pb` files of about 1,000 stop-time updates each
 (itlake/demo/gtfs_rt.py `write_trip_update_day`), against the demo city's static GTFS, which is
-ingested first and not timed. Then `itlake.ingest.plan` and `ingest_paths` (what the ingest job
+ingested first and not timed. Then `itlake.ingest.flow.plan` and `ingest_paths` (what the ingest job
 runs) take them: the first file alone, then the other files of the day, in batches; then every
 file once more, which must change nothing. Scale s takes the first s x 4,320 files (at least 20).
 
@@ -26,11 +26,11 @@ AGAIN_GOAL_S = 30.0
 def run(scale: float) -> list[dict]:
     from deltalake import DeltaTable
 
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
     from itlake.demo.city import build_city
     from itlake.demo.gtfs import write_gtfs
     from itlake.demo.gtfs_rt import write_trip_update_day
-    from itlake.ingest import ingest_paths, plan
+    from itlake.ingest.flow import ingest_paths, plan
     from itlake.lake.delta import read_arrow
     from itlake.lake.paths import system_table_path, table_path
 

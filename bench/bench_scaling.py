@@ -21,11 +21,11 @@ BASE = 1 / 32  # of the demo city
 
 def pipeline(spark, out_dir, lake_dir, city_scale: float) -> dict:
     """Seconds of each step and the GPS rows of one generate + ingest + gold run."""
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
     from itlake.config import get_settings
     from itlake.demo import generate_city
     from itlake.gold import taxi_trips
-    from itlake.ingest import BatchRefusedError, ingest_paths
+    from itlake.ingest.flow import BatchRefusedError, ingest_paths
 
     catalog = load_catalog()
     by_feed = {e.feed: e for e in catalog.feeds()}

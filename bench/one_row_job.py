@@ -5,7 +5,7 @@ spark-submit bench/one_row_job.py --logical-date 2026-11-27
 
 from __future__ import annotations
 
-from itlake.runner import main
+from itlake.orchestration.runner import main
 
 
 def body(spark, args) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from itlake.dag_support import DEFAULT_ARGS, START_DATE, logical_day
+from itlake.orchestration.dag_support import DEFAULT_ARGS, START_DATE, logical_day
 
 
 @dag(
@@ -18,7 +18,7 @@ from itlake.dag_support import DEFAULT_ARGS, START_DATE, logical_day
 def itlake_catalog():
     @task
     def sync_catalog(**context) -> dict:
-        from itlake.orchestration import submit
+        from itlake.orchestration.submit import submit
 
         return submit("sync_catalog", ["--logical-date", logical_day(context)])
 

@@ -1,4 +1,5 @@
-"""Derived-table DAGs, generated from the catalogue's steps (itlake/steps.py): gold, MaaS and open.
+"""Derived-table DAGs, generated from the catalogue's steps (itlake/orchestration/steps.py): gold,
+MaaS and open.
 
 | DAG | steps (tasks) |
 |---|---|
@@ -21,9 +22,9 @@ from __future__ import annotations
 
 from airflow.sdk import AssetAny, dag, task
 
-from itlake.catalog import load_catalog
-from itlake.dag_support import DEFAULT_ARGS, START_DATE, asset_for, emit, logical_day
-from itlake.steps import all_steps, reads, writes
+from itlake.catalog.resources import load_catalog
+from itlake.orchestration.dag_support import DEFAULT_ARGS, START_DATE, asset_for, emit, logical_day
+from itlake.orchestration.steps import all_steps, reads, writes
 
 CATALOG = load_catalog()
 STEPS = all_steps(CATALOG)
@@ -36,7 +37,7 @@ def step_task(step):
 
     @task(task_id=step.name, outlets=[asset_for(t) for t in tables])
     def run_step(**context) -> dict:
-        from itlake.orchestration import submit_step
+        from itlake.orchestration.submit import submit_step
 
         result = submit_step(step.name, logical_day(context))
         notes = {k: result["notes"][k] for k in NOTES_PASSED_ON if k in result["notes"]}

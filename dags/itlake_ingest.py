@@ -15,9 +15,16 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from itlake.catalog import load_catalog
-from itlake.dag_support import DEFAULT_ARGS, START_DATE, asset_for, emit, family_schedule, logical_day
+from itlake.catalog.resources import load_catalog
 from itlake.feeds import FEED_NAMES
+from itlake.orchestration.dag_support import (
+    DEFAULT_ARGS,
+    START_DATE,
+    asset_for,
+    emit,
+    family_schedule,
+    logical_day,
+)
 
 
 def ingest_task(entry):
@@ -29,9 +36,9 @@ def ingest_task(entry):
 
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from itlake.ingest import plan
-        from itlake.orchestration import submit
-        from itlake.pipeline import inbox_files
+        from itlake.ingest.flow import plan
+        from itlake.ingest.pipeline import inbox_files
+        from itlake.orchestration.submit import submit
 
         day = logical_day(context)
         waiting = plan(entry, inbox_files(entry.feed, date.fromisoformat(day)), date.fromisoformat(day))

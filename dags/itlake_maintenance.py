@@ -1,12 +1,12 @@
 """Lake maintenance, once a day: expire what is past the catalogue's retention (landing files,
 bronze, quarantine, silver and gold rows), compact small files, vacuum and checkpoint every table.
-Each action is a row of `_system.maintenance_log` (itlake/maintenance.py)."""
+Each action is a row of `_system.maintenance_log` (itlake/lake/maintenance.py)."""
 
 from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from itlake.dag_support import DEFAULT_ARGS, START_DATE, logical_day
+from itlake.orchestration.dag_support import DEFAULT_ARGS, START_DATE, logical_day
 
 
 @dag(
@@ -20,7 +20,7 @@ from itlake.dag_support import DEFAULT_ARGS, START_DATE, logical_day
 def itlake_maintenance():
     @task
     def maintain_lake(**context) -> dict:
-        from itlake.orchestration import submit
+        from itlake.orchestration.submit import submit
 
         return submit("maintain_lake", ["--logical-date", logical_day(context)])
 

@@ -7,7 +7,7 @@ Without files, it reads the inbox folder `$ITLAKE_INBOX/<feed>/<logical date>/`.
 
 from __future__ import annotations
 
-from itlake.runner import main
+from itlake.orchestration.runner import main
 
 
 def arguments(parser) -> None:
@@ -16,7 +16,7 @@ def arguments(parser) -> None:
 
 
 def body(spark, args) -> dict:
-    from itlake.pipeline import ingest_resource
+    from itlake.ingest.pipeline import ingest_resource
 
     return ingest_resource(spark, args.code, args.logical_date, args.files)
 

@@ -1,4 +1,4 @@
-"""Run one derived step (itlake/steps.py) for one service date: a gold, MaaS or open table.
+"""Run one derived step (itlake/orchestration/steps.py) for one service date: a gold, MaaS or open table.
 
 spark-submit jobs/step.py --step gold_taxi_trips --logical-date 2026-11-27
 
@@ -7,7 +7,7 @@ Prints the step's result: the rows it wrote per lake table, and its notes.
 
 from __future__ import annotations
 
-from itlake.runner import main
+from itlake.orchestration.runner import main
 
 
 def arguments(parser) -> None:
@@ -17,7 +17,7 @@ def arguments(parser) -> None:
 
 
 def body(spark, args) -> dict:
-    from itlake.steps import get_step
+    from itlake.orchestration.steps import get_step
 
     return get_step(args.step).run(spark, args.logical_date).as_json()
 

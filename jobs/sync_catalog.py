@@ -5,11 +5,11 @@ spark-submit jobs/sync_catalog.py --logical-date 2026-11-27
 
 from __future__ import annotations
 
-from itlake.runner import main
+from itlake.orchestration.runner import main
 
 
 def body(spark, args) -> dict:
-    from itlake.pipeline import sync_catalog
+    from itlake.ingest.pipeline import sync_catalog
 
     return sync_catalog(spark)
 

@@ -45,7 +45,7 @@ def main(out_dir: Path) -> None:
 
     from itlake.config import get_settings
     from itlake.lake.session import spark_conf
-    from itlake.privacy import hmac_sha256_col
+    from itlake.privacy.pseudonyms import hmac_sha256_col
 
     (out_dir / "events").mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder

@@ -2,7 +2,7 @@
 
 Each case must end as its manifest says (a clear refusal, or quarantine rows with file, row, rule
 and reason), its ledger must reconcile with the tables, no row may be lost, and no other table may
-change; itlake/reliability.py does the checking, `make reliability` prints the same results.
+change; tools/reliability.py does the checking, `make reliability` prints the same results.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from itlake.config import get_settings
-from itlake.reliability import CORPUS, format_table, load_cases, run_corpus
+from tools.reliability import CORPUS, format_table, load_cases, run_corpus
 
 _, _, CASES = load_cases()
 

@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 from pyspark.sql import functions as F
 
-from itlake.catalog import load_catalog
+from itlake.catalog.resources import load_catalog
 from itlake.feeds import FeedError
-from itlake.ingest import BatchRefusedError, ingest_paths, plan
+from itlake.ingest.flow import BatchRefusedError, ingest_paths, plan
 from itlake.lake.delta import read_table
 from itlake.lake.paths import table_path
 from itlake.lake.system import read_system
@@ -138,9 +138,9 @@ def test_a_file_the_quality_gate_fails_is_refused_alone_and_the_others_land(
 def test_a_backlog_larger_than_a_batch_lands_in_batches_read_ahead(spark, lake, tmp_path, monkeypatch):
     """20 files with batches of 7: three batches, each one bronze commit, the next batch read while
     the one before is promoted; a corrupt file in the last batch is refused alone."""
-    import itlake.ingest
+    import itlake.ingest.flow
 
-    monkeypatch.setattr(itlake.ingest, "BATCH_MAX_FILES", 7)
+    monkeypatch.setattr(itlake.ingest.flow, "BATCH_MAX_FILES", 7)
     entry = load_catalog().get("taxi_gps")
     files = [taxi_file(tmp_path, n) for n in range(20)]
     files[16].write_text("id,when,x,y\n1,2,3,4\n", encoding="utf-8")

@@ -12,17 +12,17 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from itlake.biometric import (
+from itlake.catalog.resources import load_catalog
+from itlake.config import get_settings
+from itlake.feeds import FeedError
+from itlake.feeds.biometric import (
     BiometricDataRefused,
     image_kind,
     is_biometric_name,
     refuse_biometric_values,
 )
-from itlake.catalog import load_catalog
-from itlake.config import get_settings
-from itlake.feeds import FeedError
 from itlake.feeds.csv_reader import read_csv_strings
-from itlake.ingest import ingest_file
+from itlake.ingest.flow import ingest_file
 from itlake.lake.paths import table_path
 from itlake.lake.system import read_system
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from itlake.catalog import CatalogError, load_catalog
+from itlake.catalog.contracts import display_path
+from itlake.catalog.resources import CatalogError, load_catalog
 from itlake.config import get_settings
-from itlake.contracts import display_path
 
 CATALOG_DIR = get_settings().catalog_dir
 SCHEMA_DIR = get_settings().schema_dir
@@ -244,7 +244,7 @@ def test_retention_per_layer(catalog, catalog_copy):
 def test_retention_cutoffs_follow_the_calendar():
     from datetime import date
 
-    from itlake.catalog import before
+    from itlake.catalog.resources import before
 
     assert before(date(2026, 3, 31), "P1M") == date(2026, 2, 28)
     assert before(date(2024, 2, 29), "P1Y") == date(2023, 2, 28)

@@ -25,7 +25,7 @@ def test_a_wrong_name_is_a_usage_error_before_spark():
 
 
 def test_publish_releases_then_finds_the_same_day_unchanged(spark, lake, monkeypatch):
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
     from itlake.lake.delta import append
     from itlake.lake.paths import table_path
     from tests.test_publish import trip_rows

@@ -1,6 +1,6 @@
 """A real Spark standalone cluster on 127.0.0.1, from the pyspark installation: master and worker
 (1 core, 1 GiB). One ingest job and one gold job run on it through spark-submit, exactly as the
-Airflow tasks launch them (itlake/orchestration.py against ITLAKE_SPARK_MASTER); then an ingest
+Airflow tasks launch them (itlake/orchestration/submit.py against ITLAKE_SPARK_MASTER); then an ingest
 killed with SIGKILL mid-write and retried must give the same tables as the clean run.
 """
 
@@ -128,7 +128,7 @@ TABLES = ("bronze/taxi_gps", "silver/taxi_gps", "quarantine/taxi_gps")
 
 
 def test_ingest_and_gold_jobs_run_on_a_standalone_cluster(cluster, inbox, tmp_path_factory, monkeypatch):
-    from itlake.orchestration import submit, submit_step
+    from itlake.orchestration.submit import submit, submit_step
 
     master, webui = cluster
     lake = tmp_path_factory.mktemp("cluster-lake")
@@ -146,7 +146,7 @@ def test_ingest_and_gold_jobs_run_on_a_standalone_cluster(cluster, inbox, tmp_pa
         ledger["rows_read"] == ledger["rows_promoted"] + ledger["rows_duplicate"] + ledger["rows_quarantined"]
     )
 
-    from itlake.status import table_facts
+    from itlake.lake.status import table_facts
 
     assert table_facts(str(lake / "silver" / "taxi_gps"))["rows"] == ledger["rows_promoted"]
     assert gold["rows"] > 0
@@ -158,7 +158,7 @@ def test_ingest_and_gold_jobs_run_on_a_standalone_cluster(cluster, inbox, tmp_pa
 def test_an_ingest_killed_mid_write_and_retried_gives_the_same_tables(inbox, tmp_path, monkeypatch):
     """SIGKILL the spark-submit once bronze is committed (silver is being written), then retry."""
     from itlake.lake.session import submit_env
-    from itlake.orchestration import spark_submit_command, submit
+    from itlake.orchestration.submit import spark_submit_command, submit
 
     if "clean" not in RESULTS:
         pytest.skip("needs the clean run of the cluster test")

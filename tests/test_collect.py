@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
-from itlake.catalog import Poll
+from itlake.catalog.resources import Poll
 from itlake.collect import Collector, Target
 from itlake.feeds import BatchContext, get_feed
 
@@ -294,7 +294,7 @@ def test_sigterm_mid_download_leaves_no_partial_file(tmp_path, catalog_with_poll
 
 
 def test_the_catalogue_poll_block_is_checked_and_names_the_file(tmp_path, catalog_with_poll):
-    from itlake.catalog import CatalogError, load_catalog
+    from itlake.catalog.resources import CatalogError, load_catalog
     from itlake.collect import targets_from_catalog
 
     folder = catalog_with_poll("http://127.0.0.1:9")

@@ -9,14 +9,14 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from itlake.config import get_settings
-from itlake.contracts import (
+from itlake.catalog.contracts import (
     ContractError,
     SchemaMismatchError,
     check_columns,
     load_contract,
     load_contracts,
 )
+from itlake.config import get_settings
 
 SCHEMA_FILES = sorted(get_settings().schema_dir.glob("*.yaml"))
 CONTRACT_NAMES = [p.stem for p in SCHEMA_FILES]
@@ -280,7 +280,7 @@ def test_contracts_module_does_not_import_pyspark():
     import sys
 
     code = (
-        "import sys, itlake.contracts, itlake.catalog; "
+        "import sys, itlake.catalog.contracts, itlake.catalog.resources; "
         "print('pyspark' in sys.modules, 'pyarrow' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -198,8 +198,8 @@ def test_schedules_follow_the_update_cycle(dagbag):
 def test_derived_dags_are_scheduled_on_the_assets_they_read(dagbag):
     from airflow.sdk import Asset
 
-    from itlake.catalog import load_catalog
-    from itlake.lineage import schedule_assets
+    from itlake.catalog.resources import load_catalog
+    from itlake.orchestration.lineage import schedule_assets
 
     def reads(dag_id):
         return sorted(schedule_assets(dagbag.dags[dag_id]))
@@ -235,7 +235,7 @@ class _Events(dict):
 def test_emit_carries_the_row_count_and_the_service_date():
     import pendulum
 
-    from itlake.dag_support import MissingRowCountError, asset_for, emit, logical_day
+    from itlake.orchestration.dag_support import MissingRowCountError, asset_for, emit, logical_day
 
     # Midnight in Shanghai is 16:00 UTC the day before: the run works on the Shanghai date.
     context = {"logical_date": pendulum.datetime(2026, 11, 26, 16, 0, tz="UTC"), "outlet_events": _Events()}
@@ -254,7 +254,7 @@ def test_emit_carries_the_row_count_and_the_service_date():
 
 
 def test_lineage_names_inputs_and_outputs_by_catalogue_code(dagbag):
-    from itlake.lineage import task_lineage
+    from itlake.orchestration.lineage import task_lineage
 
     def names(datasets):
         return sorted((d.namespace, d.name) for d in datasets)
@@ -294,11 +294,11 @@ def test_an_ingest_run_with_nothing_new_is_skipped_before_any_engine(
     import pendulum
     from airflow.sdk.exceptions import AirflowSkipException
 
-    from itlake import orchestration
     from itlake.config import get_settings
-    from itlake.ingest import plan
+    from itlake.ingest.flow import plan
     from itlake.lake import session
     from itlake.lake.system import record_ledger
+    from itlake.orchestration import submit as orchestration
 
     folder = tmp_path / "inbox" / "taxi_gps" / "2026-11-27"
     folder.mkdir(parents=True)
@@ -308,7 +308,7 @@ def test_an_ingest_run_with_nothing_new_is_skipped_before_any_engine(
     )
     monkeypatch.setenv("ITLAKE_INBOX", str(tmp_path / "inbox"))
     get_settings.cache_clear()
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
 
     entry = load_catalog().get("taxi_gps")
     [arrival] = plan(entry, [folder / "taxi_gps_1.csv"], date(2026, 11, 27)).arrivals

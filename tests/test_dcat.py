@@ -13,9 +13,9 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, FOAF, RDF, SKOS
 
-from itlake.catalog import load_catalog
+from itlake.catalog.dcat import catalog_graph, catalog_uri, dataset_jsonld, to_dcat, to_jsonld, to_turtle
+from itlake.catalog.resources import load_catalog
 from itlake.config import get_settings
-from itlake.dcat import catalog_graph, catalog_uri, dataset_jsonld, to_dcat, to_jsonld, to_turtle
 
 SHAPES = Path(__file__).parent / "fixtures" / "shacl"
 BASE = "https://data.example.org/itlake/"

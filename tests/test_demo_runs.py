@@ -1,7 +1,7 @@
-"""`itlake demo run` splits the one process that runs every DAG (itlake/dag_runs.py) into a log per
-DAG, counts each DAG's rows, and stops at the first DAG that fails. A stand-in for the runner
-prints what itlake/dag_runs.py prints, so no Airflow is needed here; tests/test_lineage.py runs
-the real one."""
+"""`itlake demo run` splits the one process that runs every DAG (itlake/orchestration/dag_runs.py)
+into a log per DAG, counts each DAG's rows, and stops at the first DAG that fails. A stand-in for
+the runner prints what itlake/orchestration/dag_runs.py prints, so no Airflow is needed here;
+tests/test_lineage.py runs the real one."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import typer
 # `itlake.cli.demo_run` is also the name of the command's function in itlake/cli/__init__.py.
 demo_run = importlib.import_module("itlake.cli.demo_run")
 
-FAKE_RUNNER = '''
+FAKE_RUNNER = """
 import sys
 
 day, *dags = sys.argv[1:]
@@ -30,7 +30,7 @@ for dag in dags:
     if state == "failed":
         sys.exit(1)
 print("shutting down")
-'''
+"""
 
 
 @pytest.fixture

@@ -93,7 +93,7 @@ def test_two_attached_sessions_share_no_views_and_no_settings(attached):
 
 def test_a_job_attached_ingests_and_reconciles(attached, lake, tmp_path):
     from itlake.lake.delta import read_arrow
-    from itlake.orchestration import submit
+    from itlake.orchestration.submit import submit
 
     path = taxi_file(tmp_path, "粤B40001")
     result = submit("ingest", ["--code", "taxi_gps", "--logical-date", DAY.isoformat(), str(path)])
@@ -104,7 +104,7 @@ def test_a_job_attached_ingests_and_reconciles(attached, lake, tmp_path):
 def test_a_job_whose_engine_is_killed_fails_clearly_and_its_retry_succeeds(attached, lake, tmp_path):
     from itlake.lake import engine
     from itlake.lake.delta import read_arrow
-    from itlake.orchestration import JobFailedError, submit
+    from itlake.orchestration.submit import JobFailedError, submit
 
     path = taxi_file(tmp_path, "粤B40002", fixes=40)
     args = ["--code", "taxi_gps", "--logical-date", DAY.isoformat(), str(path)]

@@ -24,7 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from itlake.config import get_settings
-from itlake.privacy import pseudonym
+from itlake.privacy.pseudonyms import pseudonym
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -38,9 +38,9 @@ FEEDS = {
 
 def ingest_and_build(spark, files: dict[str, Path], day: date) -> None:
     """Each resource's file ingested for `day`, then the taxi and smart-card trips built from them."""
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
     from itlake.gold import smartcard_trips, taxi_trips
-    from itlake.ingest import ingest_file
+    from itlake.ingest.flow import ingest_file
 
     catalog = load_catalog()
     for name, path in files.items():

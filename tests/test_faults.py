@@ -11,8 +11,8 @@ import threading
 from datetime import date, timedelta
 from pathlib import Path
 
-from itlake.catalog import load_catalog
-from itlake.ingest import ingest_file
+from itlake.catalog.resources import load_catalog
+from itlake.ingest.flow import ingest_file
 from itlake.lake.integrity import commit_problems, table_digest
 
 DAY = date(2026, 11, 27)

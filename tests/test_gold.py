@@ -92,8 +92,8 @@ def test_balance_counts_demand_supply_and_gaps(spark, gps):
 
 
 def test_the_gate_refuses_closed_graded_and_personal_data():
-    from itlake.catalog import load_catalog
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
+    from itlake.catalog.resources import load_catalog
 
     catalog = load_catalog()
     check_release(catalog.get("od_taxi_hourly"), load_contract("od_taxi_hourly"))

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from itlake.catalog import load_catalog
+from itlake.catalog.resources import load_catalog
 from itlake.feeds import BatchContext, FeedError
 from itlake.feeds.gtfs import FEED
-from itlake.ingest import ingest_file
+from itlake.ingest.flow import ingest_file
 from itlake.lake.delta import read_table
 from itlake.lake.paths import table_path
 from itlake.lake.system import read_system

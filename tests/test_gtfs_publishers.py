@@ -22,9 +22,9 @@ import pytest
 import yaml
 from google.transit import gtfs_realtime_pb2 as rt
 
-from itlake.catalog import load_catalog
+from itlake.catalog.resources import load_catalog
 from itlake.config import get_settings
-from itlake.ingest import ingest_paths, plan
+from itlake.ingest.flow import ingest_paths, plan
 from itlake.lake.system import read_system
 from itlake.lake.tables import read_lake_table
 from itlake.query import sql

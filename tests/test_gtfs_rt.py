@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from google.transit import gtfs_realtime_pb2 as rt
 
-from itlake.catalog import load_catalog
+from itlake.catalog.resources import load_catalog
 from itlake.feeds import BatchContext, FeedError
 from itlake.feeds.gtfs_rt_trip_update import FEED as TRIP_UPDATES
 from itlake.feeds.gtfs_rt_vehicle_position import FEED as POSITIONS
-from itlake.ingest import ingest_file
+from itlake.ingest.flow import ingest_file
 from itlake.lake.system import read_system
 from itlake.lake.tables import read_lake_table
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import shapely
 
-from itlake.catalog import load_catalog
+from itlake.catalog.resources import load_catalog
 from itlake.config import get_settings
 from itlake.feeds import FeedError
-from itlake.ingest import ingest_file
+from itlake.ingest.flow import ingest_file
 from itlake.lake.delta import read_table
 from itlake.lake.paths import table_path
 from itlake.lake.system import read_system

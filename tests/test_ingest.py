@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from itlake.catalog import load_catalog
+from itlake.catalog.resources import load_catalog
 from itlake.feeds import FeedError
-from itlake.ingest import BatchRefusedError, ingest_file
+from itlake.ingest.flow import BatchRefusedError, ingest_file
 from itlake.lake.delta import read_table
 from itlake.lake.paths import table_path
 from itlake.lake.system import read_system
@@ -114,7 +114,7 @@ def test_a_row_with_missing_fields_is_quarantined_with_its_number(
 def test_synthetic_data_is_marked_from_its_manifest_to_derived_resources(spark, lake, tmp_path):
     import json
 
-    from itlake.checksums import file_sha256
+    from itlake.ingest.checksums import file_sha256
     from itlake.lake.system import synthetic_codes
 
     catalog = load_catalog()

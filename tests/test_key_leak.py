@@ -5,7 +5,7 @@ ITLAKE_PSEUDONYM_KEY) pseudonymises a few plates, explains two queries in every 
 Delta table, fails three queries and writes its event log. Everything it leaves is then searched
 for the key and for the key XOR ipad and XOR opad (RFC 2104): raw, as hex in either case (how
 Spark renders a binary literal: 0x… or X'…'), as base64, and as a list of byte values. The search
-is the one `itlake security scan` runs over the lake's logs and plans (itlake/privacy.py).
+is the one `itlake security scan` runs over the lake's logs and plans (itlake/privacy/pseudonyms.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from itlake.privacy import HMAC_BLOCK_SIZE, key_forms, key_leaks
+from itlake.privacy.pseudonyms import HMAC_BLOCK_SIZE, key_forms, key_leaks
 
 PROBE = Path(__file__).with_name("_key_leak_probe.py")
 
@@ -131,7 +131,7 @@ def test_over_spark_connect_the_key_stays_in_the_servers_environment(tmp_path, m
             from pyspark.sql import SparkSession
             from pyspark.sql import functions as F
 
-            from itlake.privacy import hmac_sha256_col
+            from itlake.privacy.pseudonyms import hmac_sha256_col
 
             spark = SparkSession.builder.remote(f"sc://127.0.0.1:{port}").create()
             try:

@@ -1,6 +1,6 @@
 """OpenLineage from DAG test runs: the file transport receives START and COMPLETE events whose
 input and output datasets are named by catalogue code. The DAGs run as `itlake demo run` runs
-them, one after another in one process (itlake/dag_runs.py)."""
+them, one after another in one process (itlake/orchestration/dag_runs.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_dag_test_run_writes_lineage_named_by_catalogue_code(tmp_path):
-    from itlake.status import table_facts
+    from itlake.lake.status import table_facts
 
     home, lake, inbox = tmp_path / "airflow", tmp_path / "lake", tmp_path / "inbox"
     day = inbox / "road_network" / "2026-11-27"
@@ -30,11 +30,12 @@ def test_a_dag_test_run_writes_lineage_named_by_catalogue_code(tmp_path):
         AIRFLOW__OPENLINEAGE__TRANSPORT=json.dumps(
             {"type": "file", "log_file_path": str(events_file), "append": True}
         ),
-        AIRFLOW__OPENLINEAGE__EXTRACTORS="itlake.lineage.ItlakeTaskExtractor",
+        AIRFLOW__OPENLINEAGE__EXTRACTORS="itlake.orchestration.lineage.ItlakeTaskExtractor",
     )
     assert airflow("db", "migrate", env=env, timeout=600).returncode == 0
     dags = ["itlake_ingest_infrastructure", "itlake_catalog"]
-    run = run_group([sys.executable, "-m", "itlake.dag_runs", "2026-11-27", *dags], env=env, timeout=900)
+    runs = [sys.executable, "-m", "itlake.orchestration.dag_runs", "2026-11-27"]
+    run = run_group([*runs, *dags], env=env, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:]
     marks = [line for line in run.stdout.splitlines() if line.startswith("ITLAKE_DAG ")]
     assert marks == [
@@ -45,7 +46,7 @@ def test_a_dag_test_run_writes_lineage_named_by_catalogue_code(tmp_path):
     ]
     # The run stops at the first DAG that fails, here one that does not exist.
     stopped = run_group(
-        [sys.executable, "-m", "itlake.dag_runs", "2026-11-27", "itlake_no_such_dag", "itlake_catalog"],
+        [*runs, "itlake_no_such_dag", "itlake_catalog"],
         env=env,
         timeout=300,
     )

@@ -8,12 +8,11 @@ from datetime import date, datetime
 import pytest
 from typer.testing import CliRunner
 
-from itlake.catalog import load_catalog
+from itlake.catalog.resources import load_catalog
 from itlake.cli import app
 from itlake.lake.delta import append_rows
 from itlake.lake.integrity import table_digest
-from itlake.lake.paths import system_table_path, table_path
-from itlake.maintenance import (
+from itlake.lake.maintenance import (
     MaintenanceAction,
     compact,
     data_files,
@@ -21,6 +20,7 @@ from itlake.maintenance import (
     overdue_personal_data,
     table_detail,
 )
+from itlake.lake.paths import system_table_path, table_path
 
 BRONZE_SCHEMA = "VehicleNum STRING, time STRING, _batch_id STRING, _ingested_at TIMESTAMP"
 DAY = date(2026, 12, 7)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from itlake.catalog.contracts import load_contract
 from itlake.config import get_settings
-from itlake.contracts import load_contract
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "explore.ipynb"
 DAY = date(2026, 11, 27)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from itlake.catalog.contracts import load_contract, load_contracts
 from itlake.config import DEMO_PSEUDONYM_KEY, using_lake
-from itlake.contracts import load_contract, load_contracts
 
 DAY = date(2026, 11, 27)
 K = 3

@@ -1,7 +1,7 @@
 """The PII scanner's patterns against planted identifiers and near-misses, in every file format it reads.
 
 Every value below is written by hand in the format the project's feeds and the demo writers carry
-(itlake/demo/taxi.py, ridehail.py, smartcard.py, trucks.py; itlake/privacy.py for pseudonyms).
+(itlake/demo/taxi.py, ridehail.py, smartcard.py, trucks.py; itlake/privacy/pseudonyms.py for pseudonyms).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from itlake.config import DEMO_PSEUDONYM_KEY
-from itlake.pii_scan import (
+from itlake.privacy.pii_scan import (
     JSON_NUMBER,
     NUMBER_COLUMN,
     find_identifiers,

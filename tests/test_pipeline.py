@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from itlake.catalog import load_catalog
+from itlake.catalog.resources import load_catalog
 from itlake.gold import taxi_trips
-from itlake.ingest import ingest_file
+from itlake.ingest.flow import ingest_file
 from itlake.lake.system import read_system
 from itlake.lake.tables import read_lake_table
 from itlake.maas import taxi_balance

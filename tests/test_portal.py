@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pytest
 
-from itlake.catalog import load_catalog
+from itlake.catalog.contracts import load_contract
+from itlake.catalog.resources import load_catalog
 from itlake.config import using_lake
-from itlake.contracts import load_contract
 from itlake.publish.release import Publication, licence_text, release_dcat, write_release
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -104,7 +104,7 @@ def postgres():
 def test_airflow_metadata_on_postgres_migrates_and_runs_a_dag(postgres, tmp_path):
     import psycopg2
 
-    from itlake.status import table_facts
+    from itlake.lake.status import table_facts
 
     extra = {
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres,
@@ -131,7 +131,7 @@ def test_airflow_metadata_on_postgres_migrates_and_runs_a_dag(postgres, tmp_path
         assert [r[0] for r in cur.fetchall()] == ["success"]
         cur.execute("SELECT task_id, state FROM task_instance WHERE dag_id = 'itlake_catalog'")
         assert cur.fetchall() == [("sync_catalog", "success")]
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
 
     facts = table_facts(str(tmp_path / "lake" / "_system" / "catalog"))
     assert facts is not None and facts["rows"] == len(load_catalog().entries)

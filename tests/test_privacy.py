@@ -11,7 +11,13 @@ import pytest
 
 from bench.bench_pseudonyms import expression_hmac_col
 from itlake.config import MissingSecretError, get_settings
-from itlake.privacy import PseudonymKeyMismatch, hmac_sha256_col, key_check_value, pseudonym, pseudonym_series
+from itlake.privacy.pseudonyms import (
+    PseudonymKeyMismatch,
+    hmac_sha256_col,
+    key_check_value,
+    pseudonym,
+    pseudonym_series,
+)
 
 # RFC 4231, section 4: (key, data, HMAC-SHA256), written out from the RFC. Case 5 (a truncated
 # output) is left out: a pseudonym is never truncated.

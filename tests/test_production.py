@@ -1,7 +1,7 @@
 """Production mode without the pseudonym key stops every entry point at its start, saying why.
 
 The entry points: `itlake ingest` and `itlake demo run` (the CLI), and a job under jobs/ as
-spark-submit runs it (itlake/runner.py). None may start Spark, copy a file or generate anything.
+spark-submit runs it (itlake/orchestration/runner.py). None may start Spark, copy a file or generate anything.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from itlake.catalog import load_catalog
+from itlake.catalog.contracts import Contract, load_contract, load_contracts
+from itlake.catalog.resources import load_catalog
 from itlake.config import DEMO_PSEUDONYM_KEY, get_settings, using_lake
-from itlake.contracts import Contract, load_contract, load_contracts
 from itlake.publish.datasets import DATASET_NAMES, releasable, source_tables
 from itlake.publish.gate import PublicationRefused, check_release
 
@@ -339,7 +339,7 @@ def entry_with(name: str, **changes):
 
 
 def test_gate_refuses_graded_unshared_and_critical():
-    from itlake.catalog import OpenAccess, Sharing
+    from itlake.catalog.resources import OpenAccess, Sharing
 
     od_contract = load_contract("od_taxi_hourly")
     with pytest.raises(PublicationRefused, match=r"security grade is core"):

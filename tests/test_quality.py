@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from itlake.contracts import load_contract
+from itlake.catalog.contracts import load_contract
 from itlake.quality import (
     QualityGateError,
     assert_passed,

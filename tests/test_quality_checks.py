@@ -10,10 +10,10 @@ import pytest
 from pyspark.sql import functions as F
 from typer.testing import CliRunner
 
-from itlake.catalog import load_catalog
+from itlake.catalog.contracts import load_contract
+from itlake.catalog.resources import load_catalog
 from itlake.cli import app
-from itlake.contracts import load_contract
-from itlake.ingest import BatchRefusedError, ingest_file
+from itlake.ingest.flow import BatchRefusedError, ingest_file
 from itlake.lake.delta import merge_by_key, read_table
 from itlake.lake.paths import table_path
 from itlake.lake.system import read_system

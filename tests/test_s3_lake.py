@@ -151,7 +151,7 @@ RUN_STEPS = (
     "import json, sys\n"
     "from datetime import date\n"
     "from itlake.lake.session import get_spark\n"
-    "from itlake.steps import get_step\n"
+    "from itlake.orchestration.steps import get_step\n"
     "spark = get_spark('itlake-steps')\n"
     "day = date.fromisoformat(sys.argv[1])\n"
     "print('RESULT ' + json.dumps({s: get_step(s).run(spark, day).tables for s in sys.argv[2:]}))\n"

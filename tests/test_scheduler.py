@@ -185,7 +185,7 @@ def _wait(condition, deadline: float, what: str, group: ProcessGroup, api: Api |
 
 
 def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path, request):
-    from itlake.status import table_facts
+    from itlake.lake.status import table_facts
 
     home, lake, inbox = tmp_path / "airflow", tmp_path / "lake", tmp_path / "inbox"
     catalog = _catalog(tmp_path / "catalog")
@@ -221,7 +221,7 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path, re
         AIRFLOW__OPENLINEAGE__TRANSPORT=json.dumps(
             {"type": "file", "log_file_path": str(home / "openlineage.json"), "append": True}
         ),
-        AIRFLOW__OPENLINEAGE__EXTRACTORS="itlake.lineage.ItlakeTaskExtractor",
+        AIRFLOW__OPENLINEAGE__EXTRACTORS="itlake.orchestration.lineage.ItlakeTaskExtractor",
     )
     started = time.monotonic()
     migrated = airflow("db", "migrate", env=env, timeout=900)
@@ -359,7 +359,7 @@ def test_scheduler_runs_the_pipeline_and_a_backfill_through_the_api(tmp_path, re
     # The backfill gives the same waybill tables as running the ingest for each day in turn, with
     # the test session's Spark (the body of jobs/ingest.py), now that the Airflow processes are gone.
     from itlake.config import get_settings
-    from itlake.pipeline import ingest_resource
+    from itlake.ingest.pipeline import ingest_resource
 
     spark = request.getfixturevalue("spark")
     daily = tmp_path / "daily-lake"

@@ -3,7 +3,7 @@
 One small lake for the module: taxi trips (with HMAC pseudonyms of the plates, as gold keeps
 them) and two road links, released as od_taxi_hourly and public_road_inventory through the real
 publish flow, the portal built over them, and `itlake serve`'s app on a loopback port. The scanner
-(itlake/pii_scan.py) reads the open/ folder, every portal page and download reached by following
+(itlake/privacy/pii_scan.py) reads the open/ folder, every portal page and download reached by following
 the links, and every Delta Sharing response; then a plate planted in a road name and a mobile
 number planted in the catalogue are refused by the publish gate.
 """
@@ -27,7 +27,7 @@ import requests
 from typer.testing import CliRunner
 
 from itlake.config import DEMO_PSEUDONYM_KEY, get_settings, using_lake
-from itlake.pii_scan import scan_bytes, scan_documents, scan_tree
+from itlake.privacy.pii_scan import scan_bytes, scan_documents, scan_tree
 
 REPO = Path(__file__).resolve().parents[1]
 DAY = date(2026, 11, 27)
@@ -39,7 +39,7 @@ VEHICLE_PSEUDONYM = hmac.new(DEMO_PSEUDONYM_KEY.encode(), "粤B10001".encode(), 
 
 @pytest.fixture(scope="module")
 def site(spark, tmp_path_factory):
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
     from itlake.lake.delta import append
     from itlake.lake.paths import system_table_path, table_path
     from itlake.portal.build import build_portal
@@ -288,7 +288,7 @@ def test_file_urls_unsigned_or_tampered_are_refused(site):
 def test_a_planted_plate_refuses_the_release_and_is_logged(spark, site):
     import shapely
 
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
     from itlake.lake.delta import append
     from itlake.lake.paths import table_path
     from itlake.lake.system import read_system

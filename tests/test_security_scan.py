@@ -14,7 +14,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from itlake.catalog import load_catalog
+from itlake.catalog.resources import load_catalog
 from itlake.cli import app
 from itlake.config import get_settings
 
@@ -129,8 +129,8 @@ def test_an_expired_landing_file_is_found(places):
 
 
 def test_a_form_of_the_key_across_two_chunks_is_found(tmp_path, monkeypatch):
-    from itlake import security_scan
-    from itlake.privacy import key_forms
+    from itlake.privacy import security_scan
+    from itlake.privacy.pseudonyms import key_forms
 
     monkeypatch.setattr(security_scan, "CHUNK_BYTES", 16)
     log = tmp_path / "task.log"
@@ -142,7 +142,7 @@ def test_a_form_of_the_key_across_two_chunks_is_found(tmp_path, monkeypatch):
 
 def test_no_plan_of_a_pseudonymised_column_holds_the_key_and_the_old_ones_did(spark, places, monkeypatch):
     from bench.bench_pseudonyms import expression_hmac_col
-    from itlake import security_scan
+    from itlake.privacy import security_scan
 
     catalog = load_catalog()
     assert security_scan.pseudonymised_columns(catalog) == PSEUDONYMISED

@@ -395,7 +395,7 @@ def test_change_data_feed_turned_on_for_shared_tables(tmp_path):
     import delta_sharing
     from deltalake import DeltaTable, write_deltalake
 
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
     from itlake.sharing.shares import enable_change_data_feed, shared_tables
 
     lake = tmp_path / "lake"

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from itlake.catalog import load_catalog
+from itlake.catalog.resources import load_catalog
 from itlake.config import DEMO_PSEUDONYM_KEY, get_settings
 from itlake.feeds import BatchContext, FeedError, get_feed
-from itlake.ingest import ingest_file
+from itlake.ingest.flow import ingest_file
 from itlake.lake.delta import read_table
 from itlake.lake.paths import table_path
 

@@ -19,13 +19,13 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from itlake.catalog import CatalogError, load_catalog
+from itlake.catalog.resources import CatalogError, load_catalog
+from itlake.catalog.units import UnitError, factor, scale
 from itlake.cli import app
 from itlake.config import get_settings
-from itlake.ingest import ingest_paths, plan
+from itlake.ingest.flow import ingest_paths, plan
 from itlake.lake.tables import read_lake_table
-from itlake.privacy import pseudonym
-from itlake.units import UnitError, factor, scale
+from itlake.privacy.pseudonyms import pseudonym
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from itlake.catalog import load_catalog
+from itlake.catalog.resources import load_catalog
 from itlake.lake.delta import overwrite
 from itlake.lake.paths import table_path
+from itlake.lake.status import freshness
 from itlake.lake.system import LedgerRow, record_ledger, record_quality
-from itlake.status import freshness
 
 DAY = date(2026, 11, 27)
 
@@ -43,8 +43,8 @@ def test_freshness_counts_missed_cycles():
 
 
 def test_status_shows_updates_staleness_failures_quality_and_rows(spark, lake):
-    from itlake.report import lake_tables
-    from itlake.status import resource_status
+    from itlake.lake.report import lake_tables
+    from itlake.lake.status import resource_status
 
     t = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
     record_ledger(
@@ -119,8 +119,8 @@ def test_a_failed_task_shows_in_status(lake):
 
     import pendulum
 
-    from itlake.dag_support import asset_for, record_failure
-    from itlake.status import resource_status
+    from itlake.lake.status import resource_status
+    from itlake.orchestration.dag_support import asset_for, record_failure
 
     task = SimpleNamespace(
         dag_id="itlake_ingest_freight", task_id="ingest_waybill", outlets=[asset_for("silver.waybill")]

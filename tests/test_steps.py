@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from itlake.catalog import load_catalog
-from itlake.steps import StepResult, all_steps, get_step, reads, writes
+from itlake.catalog.resources import load_catalog
+from itlake.orchestration.steps import StepResult, all_steps, get_step, reads, writes
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DAY = date(2026, 11, 27)
@@ -41,8 +41,8 @@ def test_a_step_reads_its_related_tables_and_writes_its_schema():
 
 
 def test_the_taxi_step_through_the_job_entry_point(spark, lake, lenient_taxi_contract):
-    from itlake.ingest import ingest_file
-    from itlake.runner import run_attached
+    from itlake.ingest.flow import ingest_file
+    from itlake.orchestration.runner import run_attached
 
     ingest_file(spark, load_catalog().get("taxi_gps"), FIXTURES / "taxi_gps_tiny.csv", DAY)
     direct = get_step("gold_taxi_trips").run(spark, DAY)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from itlake.catalog import load_catalog
+from itlake.catalog.resources import load_catalog
 from itlake.config import get_settings
-from itlake.ingest import ingest_file
+from itlake.ingest.flow import ingest_file
 from itlake.lake.delta import read_table
 from itlake.lake.paths import table_path
 

@@ -87,8 +87,8 @@ console = Console()
 @app.command()
 def tables(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Every Delta table in the lake with its row count, version, last update and freshness."""
+    from itlake.lake.report import lake_tables
     from itlake.lake.session import get_spark
-    from itlake.report import lake_tables
 
     rows = lake_tables(get_spark("itlake-cli-tables"))
     if as_json:

@@ -28,7 +28,7 @@ def _console():
 
 
 def _load():
-    from itlake.catalog import CatalogError, load_catalog
+    from itlake.catalog.resources import CatalogError, load_catalog
 
     try:
         return load_catalog()
@@ -81,7 +81,7 @@ def show(
     """Every field of one entry, then the columns of each of its contracts."""
     from rich.table import Table
 
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
 
     catalog = _load()
     try:
@@ -135,7 +135,7 @@ def show(
 @app.command()
 def validate(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Validate every entry, its cross-references and its contracts; exit code 1 on any error."""
-    from itlake.catalog import CatalogError, load_catalog
+    from itlake.catalog.resources import CatalogError, load_catalog
 
     try:
         catalog = load_catalog()
@@ -166,7 +166,7 @@ def export(
     """Print or write the published part of the catalogue as DCAT-AP / mobilityDCAT-AP metadata."""
     from rdflib.namespace import DCAT, RDF
 
-    from itlake.dcat import catalog_graph, catalog_uri, to_jsonld, to_turtle
+    from itlake.catalog.dcat import catalog_graph, catalog_uri, to_jsonld, to_turtle
 
     catalog = _load()
     try:

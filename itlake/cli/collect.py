@@ -19,7 +19,7 @@ def collect(
     max_polls: int = typer.Option(0, help="stop after this many polls per feed (0: until SIGTERM)"),
 ) -> None:
     """Poll the feeds whose catalogue entries have a `poll` block; SIGTERM or Ctrl-C stops cleanly."""
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
     from itlake.collect import run_collector, targets_from_catalog
     from itlake.config import MissingSecretError
 

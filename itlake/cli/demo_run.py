@@ -5,8 +5,8 @@
 It starts the warm engine (itlake/lake/engine.py) unless one answers already, so that every task
 attaches to it instead of starting a JVM; generates the city into ./demo-city (the inbox);
 migrates Airflow's SQLite database; runs each DAG as `airflow dags test` does, all in one process
-(itlake/dag_runs.py), for the demo date (the three ingest families, gold, publish, MaaS, the
-lake's maintenance, then the catalogue), showing DAG i of N, the task running and the elapsed
+(itlake/orchestration/dag_runs.py), for the demo date (the three ingest families, gold, publish,
+MaaS, the lake's maintenance, then the catalogue), showing DAG i of N, the task running and the elapsed
 time; then prints every lake table with its row count, the ledger, the quality status and where
 the outputs are, and the total time. The engine it started is stopped at the end, also after a
 failure. Each DAG's log is kept in .airflow/demo-logs/.
@@ -29,8 +29,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from itlake.dag_runs import MARK
-from itlake.runner import RESULT_PREFIX
+from itlake.orchestration.dag_runs import MARK
+from itlake.orchestration.runner import RESULT_PREFIX
 
 
 class Part(StrEnum):
@@ -132,12 +132,15 @@ def run(
     os.environ["ITLAKE_INBOX"] = str(out.resolve())
     airflow_home = Path(os.environ.setdefault("AIRFLOW_HOME", str(Path.cwd() / ".airflow")))
     logs = airflow_home / "demo-logs"
-    # Lineage of every task into one file (itlake/lineage.py names the tables by catalogue code).
+    # Lineage of every task into one file (itlake/orchestration/lineage.py names the tables by
+    # catalogue code).
     os.environ.setdefault(
         "AIRFLOW__OPENLINEAGE__TRANSPORT",
         json.dumps({"type": "file", "log_file_path": str(airflow_home / "openlineage.json"), "append": True}),
     )
-    os.environ.setdefault("AIRFLOW__OPENLINEAGE__EXTRACTORS", "itlake.lineage.ItlakeTaskExtractor")
+    os.environ.setdefault(
+        "AIRFLOW__OPENLINEAGE__EXTRACTORS", "itlake.orchestration.lineage.ItlakeTaskExtractor"
+    )
     # What `make demo` exports, for a run started as `itlake demo run`: the DAGs of this checkout,
     # without Airflow's examples.
     from itlake.config import get_settings
@@ -162,10 +165,12 @@ def run(
     console.print(f"\nDemo finished in {time.monotonic() - started:.0f} s.")
 
 
-def _run_dags(dags: list[str], day: str, logs: Path, started: float, runner: str = "itlake.dag_runs") -> None:
-    """Every DAG in one process (`runner`, itlake/dag_runs.py: each as `airflow dags test` runs it),
-    each DAG's output in its own log, with a status line: DAG i of N, the task running, the elapsed
-    time."""
+def _run_dags(
+    dags: list[str], day: str, logs: Path, started: float, runner: str = "itlake.orchestration.dag_runs"
+) -> None:
+    """Every DAG in one process (`runner`, itlake/orchestration/dag_runs.py: each as `airflow dags
+    test` runs it), each DAG's output in its own log, with a status line: DAG i of N, the task
+    running, the elapsed time."""
     total = len(dags)
     # Lines outside a DAG (the process starting and ending) go to dag-runs.log.
     log = between = logs / "dag-runs.log"
@@ -226,8 +231,8 @@ def _fail(what: str, log: Path) -> int:
 
 def print_summary() -> None:
     from itlake.config import get_settings
+    from itlake.lake.report import lake_tables, ledger_summary, quality_status
     from itlake.lake.session import get_spark
-    from itlake.report import lake_tables, ledger_summary, quality_status
 
     spark = get_spark("itlake-demo-summary")
     quality = quality_status(spark)

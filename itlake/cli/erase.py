@@ -1,4 +1,4 @@
-"""`itlake erase`: remove one person's identifier from the whole lake (itlake/erasure.py).
+"""`itlake erase`: remove one person's identifier from the whole lake (itlake/privacy/erasure.py).
 
     itlake erase --identifier 粤B12345 --resource taxi_gps
     printf '%s' 13800000001 | itlake erase --identifier - --resource ridehail_order
@@ -33,11 +33,11 @@ def erase(
 ) -> None:
     """Delete an identifier's rows from bronze, quarantine, silver and derived gold, and its landing
     records."""
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
     from itlake.cli.startup import require_secrets
     from itlake.config import get_settings
-    from itlake.erasure import ErasureError, erase_identifier
     from itlake.lake.session import get_spark
+    from itlake.privacy.erasure import ErasureError, erase_identifier
 
     require_secrets(console)
     value = sys.stdin.read() if identifier == "-" else identifier

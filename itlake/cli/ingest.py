@@ -7,7 +7,7 @@
 
 The arguments are checked before any engine is touched: a wrong resource name gets "did you
 mean" and a missing file one line, both with exit status 2. Which files are new is then decided
-from the ledger (itlake/ingest.py `plan`); files ingested before are listed as already_ingested
+from the ledger (itlake/ingest/flow.py `plan`); files ingested before are listed as already_ingested
 and a call with nothing new starts no Spark session. The new files are ingested in batches, and a
 refused file does not stop the others: it prints one line, the file and the reason, then the
 ledger rows of every file and the notices of the refused ones; the command then exits 1. `--json`
@@ -62,10 +62,10 @@ def ingest(
     entry = check_ingest_arguments(resource, paths, profile)
     require_secrets(console)
     from itlake.feeds import FeedError
-    from itlake.ingest import BatchRefusedError, plan
+    from itlake.ingest.flow import BatchRefusedError, plan
+    from itlake.ingest.pipeline import ROW_COUNTS, ingest_planned, ledger_result
     from itlake.lake.session import get_spark
     from itlake.lake.storage import LakeWriterBusyError
-    from itlake.pipeline import ROW_COUNTS, ingest_planned, ledger_result
 
     with tempfile.TemporaryDirectory(prefix="itlake-ingest-") as staging:
         files, unreadable = documents(entry, paths, Path(staging))
@@ -112,7 +112,7 @@ def check_ingest_arguments(resource: str, paths: list[Path], profile: str | None
     """The catalogue entry to ingest, once the name is known, the entry has a feed (and the source
     profile asked for) and every file exists; otherwise one line and exit status 2. Cheap: no Spark
     session is built for this."""
-    from itlake.catalog import CatalogError, load_catalog
+    from itlake.catalog.resources import CatalogError, load_catalog
 
     try:
         catalog = load_catalog()
@@ -158,7 +158,7 @@ def documents(entry, paths: list[Path], staging: Path) -> tuple[list[Path], list
 def per_file(files: list[Path], ledger: list[dict]) -> list[dict]:
     """One result per file, in the order given, with its ledger rows and, when it was refused,
     the notices of its batch (read with deltalake)."""
-    from itlake.checksums import file_sha256
+    from itlake.ingest.checksums import file_sha256
 
     results = []
     for path in files:

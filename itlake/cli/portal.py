@@ -19,7 +19,7 @@ def build(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Write index.html and one page per released dataset."""
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
     from itlake.cli.progress import progress
     from itlake.portal.build import build_portal
 

@@ -26,7 +26,7 @@ def publish(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Build, gate and release one open dataset (exit 1 when the gate refuses it)."""
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
     from itlake.cli.ingest import logical_day
     from itlake.cli.progress import progress
     from itlake.cli.startup import require_secrets

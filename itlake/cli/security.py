@@ -9,7 +9,7 @@ past the catalogue's retention.
 By default it reads every file under {lake}/open (the release folders, the open Delta tables and
 the portal) and every other table the Delta Sharing server offers (itlake/sharing/shares.py), all
 their versions, naming the file, the column and the row of each identifier; images and other
-binary files are counted as not read. It then checks the lake itself (itlake/security_scan.py):
+binary files are counted as not read. It then checks the lake itself (itlake/privacy/security_scan.py):
 landing files and bronze rows with personal data past their retention on `--date`, and the
 pseudonym key, or the key XOR ipad or opad, in Airflow's task logs, the engine's log, Spark's event
 logs and the extended plan of every pseudonymised column. Findings are tables, or one JSON
@@ -34,7 +34,7 @@ console = Console()
 
 def shared_folders() -> list[Path]:
     """{lake}/open, and the folder of every table outside it that the sharing server offers."""
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
     from itlake.lake.paths import table_path
     from itlake.lake.storage import local_folder
     from itlake.sharing.shares import shared_tables
@@ -62,11 +62,11 @@ def scan(
     paths, also for personal data past its retention and the pseudonym key in logs and plans."""
     from datetime import date
 
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
     from itlake.cli.progress import progress
     from itlake.config import get_settings
-    from itlake.pii_scan import ScanReport, scan_bytes, scan_tree, tree_files
-    from itlake.security_scan import scan_lake, scan_steps
+    from itlake.privacy.pii_scan import ScanReport, scan_bytes, scan_tree, tree_files
+    from itlake.privacy.security_scan import scan_lake, scan_steps
 
     try:
         day = date.fromisoformat(logical_date) if logical_date else date.today()
@@ -116,7 +116,7 @@ def scan(
 
 
 def _identifiers_json(targets: list[Path], report) -> dict:
-    from itlake.pii_scan import mask
+    from itlake.privacy.pii_scan import mask
 
     return {
         "scanned": [str(t) for t in targets],
@@ -145,7 +145,7 @@ def _lake_json(lake_report) -> dict:
 
 
 def _print_identifiers(report, targets: list[Path], lake: Path, named: bool, limit: int) -> None:
-    from itlake.pii_scan import mask
+    from itlake.privacy.pii_scan import mask
 
     if named:
         where = ", ".join(str(t) for t in targets)
@@ -195,8 +195,8 @@ def retention(
     """List landing files and bronze or quarantined rows with personal data kept past their retention."""
     from datetime import date
 
-    from itlake.catalog import load_catalog
-    from itlake.maintenance import overdue_personal_data
+    from itlake.catalog.resources import load_catalog
+    from itlake.lake.maintenance import overdue_personal_data
 
     day = date.fromisoformat(logical_date) if logical_date else date.today()
     overdue = overdue_personal_data(load_catalog(), day)

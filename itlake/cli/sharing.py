@@ -25,7 +25,7 @@ class Share(StrEnum):
 @app.command("tables")
 def tables(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Every table the Delta Sharing endpoint offers, by share, from the catalogue and the gate."""
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
     from itlake.sharing.shares import shared_tables
 
     offered = shared_tables(load_catalog())
@@ -41,7 +41,7 @@ def tables(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> Non
 @app.command("enable-cdf")
 def enable_cdf(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Turn on the change data feed of every shared table the lake holds (delta.enableChangeDataFeed)."""
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
     from itlake.sharing.shares import enable_change_data_feed, shared_tables
 
     changed = enable_change_data_feed(shared_tables(load_catalog()))

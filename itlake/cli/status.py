@@ -1,4 +1,4 @@
-"""`itlake status`: is every catalogue resource up to date, checked and filled? (itlake/status.py)"""
+"""`itlake status`: is every catalogue resource up to date, checked and filled? (itlake/lake/status.py)"""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def status(
     ),
 ) -> None:
     """Every catalogue resource: last successful update, freshness, last ledger status, quality, rows."""
-    from itlake.status import resource_status
+    from itlake.lake.status import resource_status
 
     try:
         at = datetime.fromisoformat(now) if now else None

@@ -5,7 +5,7 @@
 
 This stage comes before the feeds: it does not read what it fetches beyond checking that it is the
 feed's format, and writes each new payload, exactly as served, into the inbox folder the ingest
-DAGs read (`$ITLAKE_INBOX/<feed>/<UTC date>/`, itlake/pipeline.py `inbox_files`). Every fetch is a
+DAGs read (`$ITLAKE_INBOX/<feed>/<UTC date>/`, itlake/ingest/pipeline.py `inbox_files`). Every fetch is a
 row of `_system.fetch_log` (itlake/collect/fetch_log.py). `itlake.collect.poller` holds the loop.
 """
 

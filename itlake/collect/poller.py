@@ -72,7 +72,7 @@ class Target:
     name: str
     feed: str
     format: str
-    poll: object  # itlake.catalog.Poll
+    poll: object  # itlake.catalog.resources.Poll
     gbfs_files: tuple[str, ...] = ()
 
     @property

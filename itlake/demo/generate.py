@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from itlake import __version__
-from itlake.checksums import file_sha256
 from itlake.demo.bridges import write_bridges
 from itlake.demo.charging import write_charging
 from itlake.demo.city import City, build_city
@@ -35,6 +34,7 @@ from itlake.demo.smartcard import write_smartcard_taps
 from itlake.demo.taxi import write_taxi_gps
 from itlake.demo.trucks import write_truck_positions
 from itlake.demo.waybill import write_waybills
+from itlake.ingest.checksums import file_sha256
 
 DEFAULT_DATE = dt.date(2026, 11, 27)
 

@@ -167,7 +167,7 @@ def _static_version_in_force(
 def known_ids(contract_name: str, key: str, version: str) -> pa.Array:
     """The ids `key` of one static GTFS version, read with deltalake; a version (a zip's sha256)
     never changes, so the set is kept for the table's current Delta version."""
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
     from itlake.lake.delta import current_log
     from itlake.lake.paths import table_path
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from itlake.contracts import load_contract
+from itlake.catalog.contracts import load_contract
 from itlake.feeds.base import BatchContext
 from itlake.feeds.gtfs import (
     CALENDAR_FILES,

@@ -42,7 +42,7 @@ def fixes(vehicle: str, source: str, max_speed_kmh: float):
 
         from itlake.feeds.cast import blank_to_null
         from itlake.geo.crs import to_wgs84_columns
-        from itlake.privacy import hmac_sha256_col
+        from itlake.privacy.pseudonyms import hmac_sha256_col
 
         typed = (
             typed.withColumn(vehicle, hmac_sha256_col(blank_to_null(F.col(source)), ctx.pseudonym_key))

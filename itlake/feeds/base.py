@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from itlake.catalog import SourceProfile
+    from itlake.catalog.resources import SourceProfile
 
 
 class FeedError(ValueError):

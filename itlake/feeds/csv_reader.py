@@ -113,7 +113,7 @@ def header_fields(data: bytes, encoding: str, source: str) -> list[str]:
 
 
 def _check_header(header: list[str], expected: list[str], source: str, allow_extra: bool) -> None:
-    from itlake.biometric import refuse_biometric_names
+    from itlake.feeds.biometric import refuse_biometric_names
 
     # First, and over the whole header: a biometric column is refused as such, even where extra
     # columns are allowed and would otherwise be dropped quietly.
@@ -167,7 +167,7 @@ def read_csv_feed(path: Path, ctx: BatchContext, contract: str, header: list[str
     come out in the standard one (`read_profiled_csv`).
     """
     if header is None:
-        from itlake.contracts import load_contract
+        from itlake.catalog.contracts import load_contract
 
         header = [c.source for c in load_contract(contract).columns if c.source]
     data = read_file_bytes(path)
@@ -180,7 +180,7 @@ def profile_layout(profile, contract_name: str, header: list[str]) -> tuple[dict
     """({standard field: publisher's column}, {standard field: constant text}) of a profile: a key
     is a standard field or the contract column read from it; a field neither maps nor fixes keeps
     its standard name."""
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
 
     field_of = {c.name: c.source for c in load_contract(contract_name).columns if c.source}
 

@@ -117,7 +117,7 @@ class GtfsFeed:
 
     def read(self, path: Path, ctx: BatchContext) -> dict:
         """{contract: raw string table} for each GTFS file in the zip (validated later)."""
-        from itlake.contracts import load_contract
+        from itlake.catalog.contracts import load_contract
 
         try:
             archive = zipfile.ZipFile(path)
@@ -148,7 +148,7 @@ class GtfsFeed:
     def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
         from pyspark.sql import functions as F
 
-        from itlake.contracts import load_contract
+        from itlake.catalog.contracts import load_contract
         from itlake.feeds.cast import first_error
 
         contract = load_contract(contract_name)

@@ -52,7 +52,7 @@ def order(typed, contract, ctx):
 
     from itlake.feeds.cast import blank_to_null, first_error, lookup
     from itlake.geo.crs import to_wgs84_by_crs_column
-    from itlake.privacy import hmac_sha256_col
+    from itlake.privacy.pseudonyms import hmac_sha256_col
 
     encrypt = blank_to_null(F.col("Encrypt"))
     operator = blank_to_null(F.col("CancelOperator"))

@@ -24,7 +24,7 @@ from itlake.feeds.base import BatchContext
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-    from itlake.contracts import Contract
+    from itlake.catalog.contracts import Contract
 
     # (typed frame, contract, batch) -> (frame with the derived columns, reasons a row is refused)
     Derive = Callable[[DataFrame, Contract, BatchContext], tuple[DataFrame, list[Column]]]
@@ -66,7 +66,7 @@ class ContractFeed:
         return read_csv_feed(path, ctx, self.contracts[0], self.header)
 
     def to_silver(self, bronze, contract_name: str, ctx: BatchContext):
-        from itlake.contracts import load_contract
+        from itlake.catalog.contracts import load_contract
         from itlake.feeds.cast import select_contract
 
         contract = load_contract(contract_name)
@@ -105,7 +105,7 @@ def unit_conversions(contract, units: dict[str, str]) -> dict:
     values come in another unit."""
     from pyspark.sql import functions as F
 
-    from itlake.units import column_unit, scale
+    from itlake.catalog.units import column_unit, scale
 
     by_key = {c.name: c for c in contract.columns} | {c.source: c for c in contract.columns if c.source}
     out = {}

@@ -36,7 +36,7 @@ def tap(typed, contract, ctx):
     from pyspark.sql import functions as F
 
     from itlake.feeds.cast import blank_to_null, lookup
-    from itlake.privacy import hmac_sha256_col
+    from itlake.privacy.pseudonyms import hmac_sha256_col
 
     deal_type = blank_to_null(F.col("deal_type"))
     tap_type = lookup(TAP_TYPES, deal_type)

@@ -49,7 +49,7 @@ JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 
 
 def csv_header() -> list[str]:
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
 
     return [c.source for c in load_contract("waybill").columns if c.source] + [LEGS_FIELD]
 
@@ -73,7 +73,7 @@ def shipment(typed, contract, ctx):
 
     from itlake.feeds.cast import blank_to_null, typed_value
     from itlake.geo.admin_codes import unknown_code_reason
-    from itlake.privacy import hmac_sha256_col
+    from itlake.privacy.pseudonyms import hmac_sha256_col
 
     if contract.name == "waybill_leg":
         pickup = typed_value(

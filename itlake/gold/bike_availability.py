@@ -109,7 +109,7 @@ def with_station_zone(stations: DataFrame | None):
 
 def run(spark, logical_date, tz: str) -> int:
     """Rebuild the bike_station_availability_15min partition of one service date; returns its rows."""
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
     from itlake.lake.delta import table_exists
     from itlake.lake.paths import table_path
     from itlake.lake.tables import read_lake_table, write_partition

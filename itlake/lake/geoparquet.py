@@ -21,7 +21,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from itlake.contracts import load_contract
+from itlake.catalog.contracts import load_contract
 from itlake.lake.paths import table_path
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
-    from itlake.contracts import Contract
+    from itlake.catalog.contracts import Contract
 
 
 def geoparquet_path(contract_name: str, label: str | None = None, root: str | None = None) -> str:

@@ -3,7 +3,7 @@
 Notices follow the MobilityData GTFS validator: a snake_case `code`, a `severity` (ERROR blocks
 the promotion of the file, WARNING and INFO are recorded and the file is promoted), and where in
 the file it was found (file, row number, field, value). A feed offers them through
-`validate(tables, ctx)`; itlake/ingest.py stores them here, whether or not the file is promoted.
+`validate(tables, ctx)`; itlake/ingest/flow.py stores them here, whether or not the file is promoted.
 
     SELECT code, severity, file, row_number, field, value, message
     FROM delta.`lake/_system/feed_notices` WHERE feed = 'gtfs' AND severity = 'ERROR'

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from itlake.contracts import load_contract
+from itlake.catalog.contracts import load_contract
 from itlake.lake.delta import overwrite_partition, read_table
 from itlake.lake.paths import table_path
 

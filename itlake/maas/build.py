@@ -263,7 +263,7 @@ def run(spark: SparkSession, day: date, tz: str) -> dict:
 
 
 def _to_spark(spark: SparkSession, frame: pd.DataFrame, contract_name: str) -> DataFrame:
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
 
     schema = load_contract(contract_name).spark_schema()
     frame = frame[[f.name for f in schema.fields]].astype(object).where(frame.notna(), None)

@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from itlake.contracts import load_contract
+from itlake.catalog.contracts import load_contract
 from itlake.lake.delta import read_table, table_exists
 from itlake.lake.paths import table_path
 

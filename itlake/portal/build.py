@@ -28,8 +28,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from itlake.catalog import CatalogEntry, load_catalog
-from itlake.contracts import Contract, load_contract
+from itlake.catalog.contracts import Contract, load_contract
+from itlake.catalog.resources import CatalogEntry, load_catalog
 from itlake.lake.paths import system_table_path, table_path
 from itlake.lake.storage import local_folder
 from itlake.portal.facts import (

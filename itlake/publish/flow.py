@@ -23,7 +23,7 @@ NULLABLE_INTEGERS = {"int": "Int32", "long": "Int64"}
 
 def sources_of(catalog, entry) -> list:
     """(entry, contract) of every table the dataset is built from, by the entry's `related` codes."""
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
 
     pairs = []
     for code in entry.related:
@@ -40,8 +40,8 @@ def publish(spark, code_or_name: str, day, k: int, advance=None) -> Publication:
     """Release one dataset for service date `day`; raises PublicationRefused after logging a refusal.
     `advance(1)`, when given, is called after each of the PUBLISH_STEPS steps (a progress bar)."""
     step = advance or (lambda steps=1: None)
-    from itlake.catalog import load_catalog
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
+    from itlake.catalog.resources import load_catalog
     from itlake.lake.system import synthetic_codes
     from itlake.publish.datasets import DATASET_NAMES, get_dataset
 

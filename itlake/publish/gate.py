@@ -11,7 +11,7 @@ refuses, with every reason that applies:
   data too), and any column that carries a personal column of a source under its own name.
 `check_frame` then checks the rows themselves: every cell has at least k travellers, where the
 sources hold personal data every timestamp is on a quarter hour, and no value is a plate, a phone
-or resident ID number, a card number or a pseudonym (itlake/pii_scan.py).
+or resident ID number, a card number or a pseudonym (itlake/privacy/pii_scan.py).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def check_frame(df, entry, contract, sources, k_column: str | None, k: int) -> N
     """Check the rows about to be released (a Spark DataFrame after suppression)."""
     from pyspark.sql import functions as F
 
-    from itlake.pii_scan import scan_frame, summary
+    from itlake.privacy.pii_scan import scan_frame, summary
     from itlake.publish.anonymity import off_quarter_hour
 
     reasons = []

@@ -7,7 +7,7 @@
         dcat.jsonld (the DCAT-AP entry), data.sha256 (the content hash), SHA256SUMS
 
 A release whose data has the same checksum as the latest version makes no new version. The folder
-is built in a local staging folder and scanned for personal identifiers (itlake/pii_scan.py) before
+is built in a local staging folder and scanned for personal identifiers (itlake/privacy/pii_scan.py) before
 it takes its version name: a finding refuses the release and removes the folder. On object storage
 the finished folder is uploaded file by file, data.sha256 last. Every release, refusal and unchanged run is
 written to `_system.publication_log`.
@@ -167,7 +167,7 @@ def _write_files(
 
 def _refuse_identifiers(folder: Path, entry, publication: Publication) -> None:
     """The last gate: every file of the release, README and DCAT included, holds no identifier."""
-    from itlake.pii_scan import scan_tree, summary
+    from itlake.privacy.pii_scan import scan_tree, summary
     from itlake.publish.gate import PublicationRefused
 
     found = scan_tree(folder)
@@ -291,7 +291,7 @@ def licence_text(licence: str) -> str:
 
 def release_dcat(catalog, entry, synthetic: bool) -> dict:
     """The DCAT-AP JSON-LD of one dataset, with its context, marked synthetic where it is."""
-    from itlake.dcat import dataset_jsonld
+    from itlake.catalog.dcat import dataset_jsonld
 
     return dataset_jsonld(catalog, entry.code, synthetic=synthetic)
 

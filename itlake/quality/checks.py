@@ -20,7 +20,7 @@ from itlake.quality.validate import ExpectationResult, QualityReport, build_data
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from itlake.contracts import Contract
+    from itlake.catalog.contracts import Contract
     from itlake.feeds.base import BatchContext
 
 THRESHOLD = "quarantine_threshold"

@@ -81,7 +81,7 @@ def check_declared_crs(spark: SparkSession, contract_name: str, batch_id: str) -
     """The verdict for the positions (`lon`, `lat`) one batch promoted into `contract_name`."""
     from pyspark.sql import functions as F
 
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
     from itlake.lake.delta import table_exists
     from itlake.lake.paths import table_path
     from itlake.lake.tables import read_lake_table

@@ -21,7 +21,7 @@ from itlake.quality.validate import ExpectationResult
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from itlake.contracts import Contract, ForeignKey
+    from itlake.catalog.contracts import Contract, ForeignKey
 
 FOREIGN_KEY = "foreign_key"
 
@@ -34,7 +34,7 @@ def fk_rule(fk: ForeignKey) -> str:
 def referenced_path(fk: ForeignKey) -> str | None:
     """The lake path of the referenced table; None when it has no contract (a reference list such
     as the zones, which lives in `itlake.geo`)."""
-    from itlake.contracts import ContractError, load_contract
+    from itlake.catalog.contracts import ContractError, load_contract
     from itlake.lake.paths import table_path
 
     try:

@@ -32,7 +32,7 @@ from itlake.quality.rules import BETWEEN, IN_SET, INVARIANT, MATCH_REGEX, NOT_NU
 if TYPE_CHECKING:
     import great_expectations as gx
 
-    from itlake.contracts import Contract
+    from itlake.catalog.contracts import Contract
 
 ERROR = "error"
 WARNING = "warning"

@@ -30,7 +30,7 @@ from itlake.quality.suites import ERROR, Domain, build_suite, import_gx
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-    from itlake.contracts import Contract
+    from itlake.catalog.contracts import Contract
 
 # A handful of offending values is enough to recognise a problem; more costs driver memory.
 SAMPLE_SIZE = 5

@@ -121,7 +121,7 @@ class Namer:
     @property
     def catalog(self):
         if self._catalog is None:
-            from itlake.catalog import load_catalog
+            from itlake.catalog.resources import load_catalog
 
             self._catalog = load_catalog()
         return self._catalog

@@ -1,7 +1,7 @@
 """`itlake serve`: the portal, the release downloads, and a Delta Sharing server, on one port.
 
     /                         the static portal (lake/open/portal) and releases (lake/open/releases)
-    /catalog.jsonld, .ttl     the DCAT-AP / mobilityDCAT-AP catalogue (itlake/dcat.py), synthetic
+    /catalog.jsonld, .ttl     the DCAT-AP / mobilityDCAT-AP catalogue (itlake/catalog/dcat.py), synthetic
                               data marked as the lake's ingest ledger says
     /delta-sharing/...        the Delta Sharing REST protocol: shares, schemas, tables, version,
                               metadata, query (at a version, a timestamp or from a starting
@@ -112,7 +112,7 @@ def create_app(
     catalog=None,
     url_lifetime_s: int = URL_LIFETIME_S,
 ) -> FastAPI:
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
     from itlake.lake.paths import table_path
 
     root = lake_root or get_settings().lake_root
@@ -493,7 +493,7 @@ def create_app(
     def catalogue_text(kind: str) -> str:
         """The DCAT export, built once per server from the catalogue and the lake's ledger."""
         if not catalogue:
-            from itlake.dcat import catalog_graph, catalog_uri, to_jsonld, to_turtle
+            from itlake.catalog.dcat import catalog_graph, catalog_uri, to_jsonld, to_turtle
 
             entries = catalog or load_catalog()
             graph = catalog_graph(entries, synthetic_codes=entries.with_derived(ledger_synthetic(root)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from itlake.catalog import SHARE_BY_TYPE
+from itlake.catalog.resources import SHARE_BY_TYPE
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class SharedTable:
 
 
 def shared_tables(catalog) -> list[SharedTable]:
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
     from itlake.publish.gate import refusal_reasons
 
     tables = []

@@ -28,7 +28,7 @@ def with_district(roads):
 
 
 def build(spark, day) -> DataFrame:
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
     from itlake.lake.tables import read_lake_table
 
     columns = ["road_id", "name", "road_class", "lanes", "speed_limit_kmh", "length_m", "geometry"]

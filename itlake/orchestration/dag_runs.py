@@ -1,6 +1,6 @@
 """Run DAGs one after another in one process, each exactly as `airflow dags test DAG DATE` runs it.
 
-    python -m itlake.dag_runs 2026-11-27 itlake_ingest_mobility itlake_gold ...
+    python -m itlake.orchestration.dag_runs 2026-11-27 itlake_ingest_mobility itlake_gold ...
 
 `itlake demo run` uses it so that Airflow, pyspark, Great Expectations and the DAG files are
 imported once for the whole demo, not once for each of its eleven DAGs (about 10 s each on two

@@ -1,4 +1,4 @@
-"""Bronze -> silver for one table of one batch of files: the step of itlake/ingest.py that runs
+"""Bronze -> silver for one table of one batch of files: the step of itlake/ingest/flow.py that runs
 on Spark, once per table whatever the number of files.
 
 One persisted frame holds each row's fate: its first failed rule (a parse error, then a broken
@@ -19,7 +19,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from itlake.contracts import load_contract
+from itlake.catalog.contracts import load_contract
 from itlake.feeds import BatchContext
 from itlake.lake.delta import (
     append_arrow_batches,

@@ -1,6 +1,6 @@
 """Keyed pseudonyms: HMAC-SHA256 of plates, phone numbers and card ids, computed on the Spark workers.
 
-    from itlake.privacy import hmac_sha256_col, pseudonym
+    from itlake.privacy.pseudonyms import hmac_sha256_col, pseudonym
     df.withColumn("vehicle_id", hmac_sha256_col(F.col("VehicleNum"), key))   # in Spark
     pseudonym("粤B12345", key)                                                # one value, in Python
     key_leaks({"engine.log": data}, key_forms(key))                           # where the key shows

@@ -3,7 +3,7 @@
 A job runs one of two ways, with the same arguments and the same result:
 - launched by spark-submit (`spark-submit jobs/x.py --logical-date D`): it prints its result as the
   last line of standard output, prefixed `ITLAKE_RESULT `, for the Airflow task that launched it;
-- attached to the warm engine (ITLAKE_SPARK_REMOTE set, itlake/orchestration.py `submit`): the
+- attached to the warm engine (ITLAKE_SPARK_REMOTE set, itlake/orchestration/submit.py `submit`): the
   task loads the job's module and calls it in its own process, on a Connect session of its own.
 """
 
@@ -43,7 +43,7 @@ def execute(name: str, body: Callable, args, *, stop_session: bool) -> dict:
     it failed. In production mode a missing secret fails the job before the session is built."""
     from itlake.config import MissingSecretError, get_settings
     from itlake.feeds.base import FeedError
-    from itlake.ingest import BatchRefusedError
+    from itlake.ingest.flow import BatchRefusedError
     from itlake.lake.session import drop_attached, get_spark
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -3,7 +3,7 @@ the whole lake, landing files included, and log what was removed where without t
 
     itlake erase --identifier 粤B12345 --resource taxi_gps
 
-For the resource named, the identifier is pseudonymised with the lake's key (itlake/privacy.py)
+For the resource named, the identifier is pseudonymised with the lake's key (itlake/privacy/pseudonyms.py)
 and then:
 1. its rows are deleted from bronze (the raw source columns, trimmed as the parser trims them),
    quarantine (the same fields of each quarantined record) and silver (the personal columns, which
@@ -31,11 +31,9 @@ import hashlib
 import uuid
 from datetime import date
 
-from itlake.catalog import Catalog, CatalogEntry
-from itlake.contracts import load_contract
-from itlake.lake.paths import system_table_path, table_path
-from itlake.lake.storage import LakeStorage
-from itlake.maintenance import (
+from itlake.catalog.contracts import load_contract
+from itlake.catalog.resources import Catalog, CatalogEntry
+from itlake.lake.maintenance import (
     MaintenanceAction,
     checkpoint,
     is_delta_table,
@@ -45,7 +43,9 @@ from itlake.maintenance import (
     table_detail,
     vacuum,
 )
-from itlake.privacy import pseudonym
+from itlake.lake.paths import system_table_path, table_path
+from itlake.lake.storage import LakeStorage
+from itlake.privacy.pseudonyms import pseudonym
 
 
 class ErasureError(ValueError):

@@ -13,7 +13,7 @@ import subprocess
 from collections import deque
 
 from itlake.config import get_settings
-from itlake.runner import RESULT_PREFIX, run_attached
+from itlake.orchestration.runner import RESULT_PREFIX, run_attached
 
 
 class JobFailedError(RuntimeError):
@@ -27,8 +27,8 @@ def spark_submit_command(job: str, args: list[str], app: str | None = None) -> l
 
 
 def submit_step(step: str, logical_date: str) -> dict:
-    """Run one derived step (itlake/steps.py) through jobs/step.py; its Spark application is named
-    for the step."""
+    """Run one derived step (itlake/orchestration/steps.py) through jobs/step.py; its Spark
+    application is named for the step."""
     return submit("step", ["--step", step, "--logical-date", logical_date], app=step)
 
 

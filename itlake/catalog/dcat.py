@@ -2,8 +2,8 @@
 
 The catalogue is built as an RDF graph (rdflib) and written as JSON-LD or Turtle:
 
-    from itlake.catalog import load_catalog
-    from itlake.dcat import catalog_graph, to_jsonld, to_turtle
+    from itlake.catalog.resources import load_catalog
+    from itlake.catalog.dcat import catalog_graph, to_jsonld, to_turtle
     graph = catalog_graph(load_catalog())
     to_turtle(graph)                       # text/turtle
     to_jsonld(graph, catalog_uri(graph))   # a JSON-LD document, nested from the catalogue down
@@ -28,9 +28,9 @@ from typing import Any
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 
-from itlake.catalog import SHARE_BY_TYPE, Catalog, CatalogEntry
+from itlake.catalog.contracts import Bilingual
+from itlake.catalog.resources import SHARE_BY_TYPE, Catalog, CatalogEntry
 from itlake.config import get_settings
-from itlake.contracts import Bilingual
 
 ADMS = Namespace("http://www.w3.org/ns/adms#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")

@@ -1,7 +1,7 @@
 """Lake upkeep from the catalogue: expire what is past its retention, compact small files,
 checkpoint and vacuum. Every action is a row of `_system.maintenance_log`.
 
-    from itlake.maintenance import maintain_lake
+    from itlake.lake.maintenance import maintain_lake
     maintain_lake(spark, load_catalog(), date(2026, 12, 7))    # the DAG itlake_maintenance runs this
 
 Retention comes from each catalogue entry (`retention` in catalog/*.yaml), counted back from the
@@ -32,8 +32,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 
-from itlake.catalog import Catalog, CatalogEntry, approximate_days, before
-from itlake.contracts import load_contract
+from itlake.catalog.resources import Catalog, CatalogEntry, approximate_days, before
+from itlake.catalog.contracts import load_contract
 from itlake.lake.delta import append_rows, is_local
 from itlake.lake.paths import system_table_path, table_path
 from itlake.lake.storage import LakeStorage, open_delta

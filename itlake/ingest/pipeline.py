@@ -23,8 +23,8 @@ ROW_COUNTS = ("read", "promoted", "inserted", "updated", "unchanged", "duplicate
 def plan_resource(code_or_name: str, logical_date: date, files: list[str] | None = None):
     """The catalogue entry and what there is to do for the given files (or the inbox folder),
     decided without Spark: which files are new, which were ingested before."""
-    from itlake.catalog import load_catalog
-    from itlake.ingest import plan
+    from itlake.catalog.resources import load_catalog
+    from itlake.ingest.flow import plan
 
     entry = load_catalog().get(code_or_name)
     if not entry.feed:
@@ -36,7 +36,7 @@ def plan_resource(code_or_name: str, logical_date: date, files: list[str] | None
 def ingest_planned(spark, entry, work, logical_date: date, on_batch=None) -> dict:
     """Ingest what `plan_resource` found; the ledger rows and their sums. `on_batch(n)` is called
     after each batch of n files."""
-    from itlake.ingest import ingest_paths
+    from itlake.ingest.flow import ingest_paths
 
     rows = ingest_paths(spark, entry, [], logical_date, work, on_batch)
     return ledger_result(entry, rows)
@@ -60,7 +60,7 @@ def ingest_resource(spark, code_or_name: str, logical_date: date, files: list[st
 
 def sync_catalog(spark) -> dict:
     """Write `_system.catalog` and `_system/dcat.jsonld` (synthetic data marked as such)."""
-    from itlake.catalog import load_catalog, to_dcat
+    from itlake.catalog.resources import load_catalog, to_dcat
     from itlake.lake.paths import system_table_path
     from itlake.lake.storage import LakeStorage
     from itlake.lake.system import synthetic_codes, write_catalog_table

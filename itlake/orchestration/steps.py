@@ -1,7 +1,7 @@
 """Derived tables as steps: every gold, MaaS and open table is built by one kind of step.
 
     spark-submit jobs/step.py --step gold_taxi_trips --logical-date 2026-11-27
-    itlake.steps.get_step("publish_od_taxi_hourly").run(spark, date(2026, 11, 27))
+    itlake.orchestration.steps.get_step("publish_od_taxi_hourly").run(spark, date(2026, 11, 27))
 
 A step builds the catalogue entries it names for one service date and returns a `StepResult`:
 the rows it wrote per lake table, and notes. What it reads comes from the catalogue: the tables
@@ -181,7 +181,7 @@ def all_steps(catalog) -> list[Step]:
 
 
 def get_step(name: str, catalog=None) -> Step:
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
 
     steps = {s.name: s for s in all_steps(catalog or load_catalog())}
     if name not in steps:

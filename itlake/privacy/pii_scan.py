@@ -14,7 +14,7 @@ What counts as an identifier, in the formats this project's feeds carry them:
 - `card_id`: a transit card number as the smart-card clearing files write it (`card_no` in
   itlake/feeds/smartcard_tap.py): nine digits. Only in text: a count, a size or a statistic of nine
   digits in a column of numbers is not a card.
-- `pseudonym`: a keyed HMAC-SHA256 pseudonym as itlake/privacy.py makes it, 64 lowercase hex
+- `pseudonym`: a keyed HMAC-SHA256 pseudonym as itlake/privacy/pseudonyms.py makes it, 64 lowercase hex
   digits. A value that is the sha256 of a file in the same folder is that file's checksum
   (SHA256SUMS, data.sha256), not a pseudonym.
 

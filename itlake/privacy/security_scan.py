@@ -3,17 +3,17 @@ where it must never be, in logs and in query plans.
 
     itlake security scan              # also runs these checks (itlake/cli/security.py)
 
-    from itlake.security_scan import scan_lake
+    from itlake.privacy.security_scan import scan_lake
     scan_lake(load_catalog(), date(2026, 12, 7), key, spark=get_spark())    # spark=None: no plans
 
 Three checks, each a list of findings (where, what):
 - retention: landing files and bronze or quarantined rows with personal data past the catalogue's
-  retention on the day, as the maintenance DAG counts them (itlake/maintenance.py,
+  retention on the day, as the maintenance DAG counts them (itlake/lake/maintenance.py,
   `overdue_personal_data`);
 - logs: every file of Airflow's task logs ($AIRFLOW_HOME/logs, or Airflow's base log folder, and
   $AIRFLOW_HOME/demo-logs of `itlake demo run`), the engine's log (itlake/lake/engine.py) and Spark's
   event logs when ITLAKE_SPARK_EVENT_LOG_DIR is set, searched for the key and for the key XOR ipad
-  and XOR opad in every form a log could write them (itlake/privacy.py, `key_forms`);
+  and XOR opad in every form a log could write them (itlake/privacy/pseudonyms.py, `key_forms`);
 - plans: the extended plan (parsed, analysed, optimised and physical) of every pseudonymised column
   of the catalogue, as its feed computes it, searched the same way.
 
@@ -30,11 +30,11 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from itlake.catalog import Catalog
+from itlake.catalog.contracts import load_contract
+from itlake.catalog.resources import Catalog
 from itlake.config import Settings, get_settings
-from itlake.contracts import load_contract
-from itlake.maintenance import overdue_personal_data
-from itlake.privacy import hmac_sha256_col, key_forms, key_forms_in
+from itlake.lake.maintenance import overdue_personal_data
+from itlake.privacy.pseudonyms import hmac_sha256_col, key_forms, key_forms_in
 
 CHUNK_BYTES = 8 * 1024 * 1024
 # Spark compresses event logs with zstd (the default codec); other codecs are counted as not read.

@@ -13,7 +13,7 @@ START_DATE = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
 
 def record_failure(context) -> None:
     """Failure callback: the task's outlet tables are marked failed in `itlake status`."""
-    from itlake.status import record_task_failure
+    from itlake.lake.status import record_task_failure
 
     task = context["task"]
     record_task_failure(

@@ -9,7 +9,7 @@ ends there. The files left are ingested in batches of up to `BATCH_MAX_FILES` fi
 `BATCH_MAX_BYTES` bytes (a GTFS zip, one feed version, is a batch of its own):
 
 1. landing/: each file is copied as received, named by its sha256.
-   Biometric data is refused first (itlake/biometric.py): a contract column marked
+   Biometric data is refused first (itlake/feeds/biometric.py): a contract column marked
    `pii: biometric` before the file lands, a face image or template column after reading it (the
    landed copy is then removed).
 2. Each file is parsed into Arrow. Feeds that offer `validate(tables, ctx) -> list[Notice]` check
@@ -38,10 +38,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from itlake.biometric import BiometricDataRefused, refuse_biometric_contracts, refuse_biometric_values
-from itlake.checksums import file_sha256
 from itlake.config import get_settings
 from itlake.feeds import BatchContext, FeedError, get_feed
+from itlake.feeds.biometric import BiometricDataRefused, refuse_biometric_contracts, refuse_biometric_values
+from itlake.ingest.checksums import file_sha256
 from itlake.lake.notices import errors, summary
 from itlake.lake.paths import table_path
 from itlake.lake.storage import LakeStorage, is_remote
@@ -237,7 +237,7 @@ class Received:
 
 def receive_batch(feed, entry, batch: list[Arrival], logical_date: date) -> Received:
     """Land, read and check every file of the batch (no Spark)."""
-    from itlake.promote import finish
+    from itlake.ingest.promote import finish
 
     received = Received([], [], [], [])
     for arrival in batch:
@@ -258,9 +258,9 @@ def receive_batch(feed, entry, batch: list[Arrival], logical_date: date) -> Rece
 def promote_received(spark, entry, feed, received: Received, logical_date: date) -> list[LedgerRow]:
     """Record the batch's notices, promote each table once for all its files, and write the ledger
     rows of every file of the batch in one commit."""
+    from itlake.ingest.promote import promote_batch
     from itlake.lake.notices import record_notices
     from itlake.lake.system import record_ledger
-    from itlake.promote import promote_batch
     from itlake.quality.checks import entry_domain
 
     record_notices(spark, received.notices, feed=entry.feed, logical_date=logical_date)

@@ -4,10 +4,10 @@ Every table in the lake belongs to exactly one entry ("one data, one source"). L
 catalogue validates every entry, the cross-references between entries, and the contracts each
 entry names; every problem is reported at once, each naming the file and the field:
 
-    from itlake.catalog import load_catalog, to_dcat
+    from itlake.catalog.resources import load_catalog, to_dcat
     catalog = load_catalog()
     catalog.get("taxi_gps").update_cycle
-    json.dumps(to_dcat(catalog))          # DCAT-AP / mobilityDCAT-AP JSON-LD (built in itlake.dcat)
+    json.dumps(to_dcat(catalog))          # DCAT-AP / mobilityDCAT-AP JSON-LD (built in itlake.catalog.dcat)
 
 Pure Python (pydantic and yaml only): Airflow DAG files import this module at parse time.
 """
@@ -34,8 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from itlake.config import get_settings
-from itlake.contracts import (
+from itlake.catalog.contracts import (
     Bilingual,
     Contract,
     ContractError,
@@ -45,6 +44,7 @@ from itlake.contracts import (
     load_contract,
     read_yaml,
 )
+from itlake.config import get_settings
 
 CODE_PATTERN = r"^\d{2}\.\d{2}\.\d{3}$"
 # ISO-8601 durations as used for retention: P2Y, P18M, P90D, P1Y6M.
@@ -582,7 +582,7 @@ def _check_entry(
 def profile_problems(profile: SourceProfile, contracts) -> list[str]:
     """What in a profile does not fit the entry's contracts: keys that name no column read from the
     file, and units that cannot be converted to the column's unit."""
-    from itlake.units import UnitError, column_unit, factor
+    from itlake.catalog.units import UnitError, column_unit, factor
 
     sourced = {}
     for contract in contracts:
@@ -671,7 +671,7 @@ def load_catalog(catalog_dir: Path | None = None, schema_dir: Path | None = None
 
 
 def to_dcat(catalog: Catalog, **options) -> dict[str, Any]:
-    """The published part of the catalogue as DCAT-AP / mobilityDCAT-AP JSON-LD (itlake.dcat)."""
-    from itlake.dcat import to_dcat as export
+    """The published part of the catalogue as DCAT-AP / mobilityDCAT-AP JSON-LD (itlake.catalog.dcat)."""
+    from itlake.catalog.dcat import to_dcat as export
 
     return export(catalog, **options)

@@ -1,5 +1,5 @@
 """What is in the lake: every table with its row count, version, last update and freshness; the
-ledger; quality status. Freshness follows the catalogue entry owning the table (itlake/status.py)."""
+ledger; quality status. Freshness follows the catalogue entry owning the table (itlake/lake/status.py)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ LAYERS_SHOWN = ("bronze", "silver", "quarantine", "gold", "open", "_system")
 def lake_tables(spark, now: datetime | None = None) -> list[dict]:
     """One row per Delta table in the lake: layer, name, rows, version, last update (UTC, ISO 8601),
     freshness against the `update_cycle` of the catalogue entry owning it ("" for _system), path."""
-    from itlake.catalog import load_catalog
-    from itlake.status import freshness
+    from itlake.catalog.resources import load_catalog
+    from itlake.lake.status import freshness
 
     catalog = load_catalog()
     now = now or datetime.now(UTC)
@@ -59,7 +59,7 @@ def _owner(catalog, contract_name: str):
 def quality_status(spark) -> dict[str, str]:
     """dataset -> 'passed (N checks)' or 'FAILED (N errors)' for its most recent run."""
     from itlake.lake.system import read_system
-    from itlake.status import quality_text, summarise_quality
+    from itlake.lake.status import quality_text, summarise_quality
 
     results = read_system(spark, "quality_results")
     if results is None:

@@ -90,7 +90,7 @@ def image_kind(value: str) -> str | None:
 
 
 def refuse_biometric_contracts(contract_names, source: str) -> None:
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
 
     for name in contract_names:
         columns = load_contract(name).pii_columns("biometric", exact=True)

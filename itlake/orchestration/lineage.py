@@ -2,7 +2,7 @@
 
 The openlineage provider loads `ItlakeTaskExtractor` when Airflow is configured with
 
-    AIRFLOW__OPENLINEAGE__EXTRACTORS=itlake.lineage.ItlakeTaskExtractor
+    AIRFLOW__OPENLINEAGE__EXTRACTORS=itlake.orchestration.lineage.ItlakeTaskExtractor
     AIRFLOW__OPENLINEAGE__TRANSPORT='{"type": "file", "log_file_path": "$AIRFLOW_HOME/openlineage.json"}'
 
 (the Makefile and `itlake demo run` set both). For every task of an `itlake_*` DAG it reports:
@@ -27,7 +27,7 @@ INGEST_PREFIX = "ingest_"
 
 def dataset_name(table: str, catalog=None) -> str:
     """The lineage name of a lake table such as `silver.taxi_gps`: its catalogue code."""
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
 
     entry = (catalog or load_catalog()).get(table)
     contract_name = table.split(".", 1)[1]
@@ -70,7 +70,7 @@ def schedule_assets(dag) -> list[str]:
 
 def task_lineage(task) -> OperatorLineage:
     """Inputs and outputs of one itlake task, by catalogue code."""
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
 
     catalog = load_catalog()
     inputs = [table_dataset(t, catalog) for t in _asset_names(task.inlets) + schedule_assets(task.dag)]

@@ -15,7 +15,7 @@ For each catalogue entry it reports
 - its row count, from the Delta log (the `numRecords` statistics of the live files).
 
 It reads the Delta logs with the `deltalake` package, without a JVM, so it answers in a second or
-two. The freshness rules are shared with `itlake tables` (itlake/report.py).
+two. The freshness rules are shared with `itlake tables` (itlake/lake/report.py).
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def _as_utc(value: datetime | None) -> datetime | None:
 
 def resource_status(catalog=None, now: datetime | None = None) -> list[ResourceStatus]:
     """One status row per catalogue entry, in code order."""
-    from itlake.catalog import load_catalog
+    from itlake.catalog.resources import load_catalog
 
     catalog = catalog or load_catalog()
     now = _as_utc(now) or datetime.now(UTC)

@@ -1,7 +1,7 @@
 """The bad-input corpus run through the ingest flow: clear errors, reasons, and no row lost.
 
     make reliability                         # every case of tests/fixtures/bad/cases.yaml, in a fresh lake
-    python -m itlake.reliability [CASES.yaml]
+    python -m tools.reliability [CASES.yaml]
 
 Each case of the manifest names a file, the catalogue entry that ingests it, the options it is
 declared with (an encoding, CRS or time zone other than the entry's), and what must happen:
@@ -114,11 +114,11 @@ def _batch_rows(path: Path, batch_id: str) -> list[dict]:
 
 def run_case(spark, case: Case, logical_date: date) -> CaseResult:
     """Ingest one case and check it (see the module docstring); never raises for a failed check."""
-    from itlake.catalog import load_catalog
-    from itlake.checksums import file_sha256
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
+    from itlake.catalog.resources import load_catalog
     from itlake.feeds import FeedError, get_feed
-    from itlake.ingest import BatchRefusedError, ingest_file
+    from itlake.ingest.checksums import file_sha256
+    from itlake.ingest.flow import BatchRefusedError, ingest_file
     from itlake.lake.system import read_system
 
     result = CaseResult(case)
@@ -233,8 +233,8 @@ def _check_expectations(result: CaseResult, quarantined: list[dict]) -> None:
 def run_corpus(spark, manifest: Path = CORPUS / "cases.yaml", progress=None) -> list[CaseResult]:
     """Run the setup ingests, then every case, in the lake of the current settings; `progress`, if
     given, is called with each result as it comes."""
-    from itlake.catalog import load_catalog
-    from itlake.ingest import ingest_file
+    from itlake.catalog.resources import load_catalog
+    from itlake.ingest.flow import ingest_file
 
     logical_date, setup, cases = load_cases(manifest)
     for step in setup:

@@ -4,7 +4,7 @@ A contract states the grain of a table in one sentence, its primary and foreign 
 invariants, and per column the type, nullability, PII class, unit, allowed range or values and a
 bilingual description. Every other stage derives its schema from here; nothing infers one.
 
-    from itlake.contracts import load_contract
+    from itlake.catalog.contracts import load_contract
     gps = load_contract("taxi_gps")
     gps.spark_schema(), gps.arrow_schema(), gps.source_map
 
