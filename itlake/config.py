@@ -2,6 +2,11 @@
 
 Local mode (the default) runs on local Spark with a lake in ./lake; production mode
 (ITLAKE_MODE=production) refuses to start without the secrets it needs.
+
+This is the one module of the package that touches the process environment (tests/test_structure.py
+checks it): every variable is read here into a typed field of `Settings`, and the few variables a
+library reads from the environment itself (PySpark, Spark Connect, Airflow, Great Expectations, the
+AWS SDKs) are set through `export_to_process`, `restored_after` and `process_environment`.
 """
 
 from __future__ import annotations
@@ -77,6 +82,18 @@ class Settings:
     airflow_home: Path = Path.home() / "airflow"
     airflow_log_dir: Path = Path.home() / "airflow" / "logs"
     spark_event_log_dir: str = ""
+    # The driver of a local session (itlake/lake/session.py): its UI, its memory, the partitions of
+    # Delta's log replay and the log level of the JVM.
+    spark_ui: bool = False
+    driver_memory: str = "4g"
+    delta_snapshot_partitions: int = 2
+    spark_log_level: str = "WARN"
+    # MaaS: a YAML file whose keys override the shipped itlake/maas/maas.yaml (None: the shipped one).
+    maas_config: Path | None = None
+    # Delta Sharing: the recipients file (token hashes, never in the repository) and the secret that
+    # signs file URLs (empty: a random key per process, refused in production).
+    sharing_recipients: Path = Path.home() / ".config" / "itlake" / "sharing-recipients.json"
+    sharing_secret: str = field(default="", repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -118,6 +135,11 @@ def _path(name: str, default: Path) -> Path:
     return Path(os.environ.get(name, str(default))).expanduser()
 
 
+def _optional_path(name: str) -> Path | None:
+    value = os.environ.get(name, "")
+    return Path(value).expanduser() if value else None
+
+
 def _shipped(folder: str) -> Path:
     """The checkout's `folder` (catalog, schemas, jobs) when the package runs from a checkout, else
     the copy installed with the package."""
@@ -154,6 +176,15 @@ def get_settings() -> Settings:
         airflow_home=airflow_home,
         airflow_log_dir=_path("AIRFLOW__LOGGING__BASE_LOG_FOLDER", airflow_home / "logs"),
         spark_event_log_dir=os.environ.get("ITLAKE_SPARK_EVENT_LOG_DIR", ""),
+        spark_ui=_flag("ITLAKE_SPARK_UI", os.environ.get("ITLAKE_SPARK_UI", "false")),
+        driver_memory=os.environ.get("ITLAKE_DRIVER_MEMORY", "4g"),
+        delta_snapshot_partitions=int(os.environ.get("ITLAKE_DELTA_SNAPSHOT_PARTITIONS", "2")),
+        spark_log_level=os.environ.get("ITLAKE_SPARK_LOG_LEVEL", "WARN"),
+        maas_config=_optional_path("ITLAKE_MAAS_CONFIG"),
+        sharing_recipients=_path(
+            "ITLAKE_SHARING_RECIPIENTS", Path.home() / ".config" / "itlake" / "sharing-recipients.json"
+        ),
+        sharing_secret=os.environ.get("ITLAKE_SHARING_SECRET", ""),
         object_store=ObjectStore(
             endpoint=_endpoint(os.environ.get("ITLAKE_S3_ENDPOINT", "")),
             region=os.environ.get("ITLAKE_S3_REGION", "us-east-1"),
@@ -192,6 +223,39 @@ def _base_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError(f"ITLAKE_PUBLIC_BASE_URL must be an http(s) URL, not {value!r}")
     return value.rstrip("/") + "/"
+
+
+def export_to_process(variables: dict[str, str], *, keep_set: bool = False) -> None:
+    """Set variables in this process's environment, for the libraries that read their settings
+    there (PySpark, Spark Connect, Airflow, Great Expectations) and for the processes it starts;
+    with `keep_set`, a variable the operator set already is kept. The settings are read again."""
+    for name, value in variables.items():
+        if keep_set:
+            os.environ.setdefault(name, value)
+        else:
+            os.environ[name] = value
+    get_settings.cache_clear()
+
+
+def process_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A copy of this process's environment with `extra` on top: the environment of a child process."""
+    return {**os.environ, **(extra or {})}
+
+
+@contextlib.contextmanager
+def restored_after(*names: str) -> Iterator[None]:
+    """Run the block, then put the variables `names` back as they were before it (unset ones unset),
+    and read the settings again."""
+    before = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()
 
 
 @contextlib.contextmanager

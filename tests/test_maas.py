@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from itlake.config import get_settings
 from itlake.maas.matching import ALL_TAKEN, NO_VEHICLE, match_cell, match_parties, match_requests
 from itlake.maas.settings import MaasConfigError, maas_settings
 
@@ -186,6 +187,7 @@ def test_settings_override_and_seats_per_route_type(tmp_path, monkeypatch):
     override = tmp_path / "maas.yaml"
     override.write_text("seats_per_route_type: {3: 100}\nmatch_radius_m: 500\n", encoding="utf-8")
     monkeypatch.setenv("ITLAKE_MAAS_CONFIG", str(override))
+    get_settings.cache_clear()
     maas_settings.cache_clear()
     try:
         s = maas_settings()
@@ -201,6 +203,8 @@ def test_settings_override_and_seats_per_route_type(tmp_path, monkeypatch):
         with pytest.raises(MaasConfigError, match=r"unknown keys \['match_radius'\]"):
             maas_settings()
     finally:
+        monkeypatch.delenv("ITLAKE_MAAS_CONFIG")
+        get_settings.cache_clear()
         maas_settings.cache_clear()
 
 

@@ -287,16 +287,13 @@ def _print_progress(result: CaseResult) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the corpus in a fresh temporary lake; exit 1 unless every case passed and no row was lost."""
-    import os
-
+    from itlake.config import export_to_process, using_lake
     from itlake.lake.session import get_spark
 
     args = sys.argv[1:] if argv is None else argv
     manifest = Path(args[0]) if args else CORPUS / "cases.yaml"
-    with tempfile.TemporaryDirectory(prefix="itlake-reliability-") as lake:
-        os.environ["ITLAKE_LAKE_ROOT"] = lake
-        os.environ.setdefault("ITLAKE_SHUFFLE_PARTITIONS", "2")
-        get_settings.cache_clear()
+    export_to_process({"ITLAKE_SHUFFLE_PARTITIONS": "2"}, keep_set=True)
+    with tempfile.TemporaryDirectory(prefix="itlake-reliability-") as lake, using_lake(lake):
         spark = get_spark("itlake-reliability")
         try:
             results = run_corpus(spark, manifest, _print_progress)

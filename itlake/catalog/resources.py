@@ -4,10 +4,11 @@ Every table in the lake belongs to exactly one entry ("one data, one source"). L
 catalogue validates every entry, the cross-references between entries, and the contracts each
 entry names; every problem is reported at once, each naming the file and the field:
 
-    from itlake.catalog.resources import load_catalog, to_dcat
+    from itlake.catalog.resources import load_catalog
     catalog = load_catalog()
     catalog.get("taxi_gps").update_cycle
-    json.dumps(to_dcat(catalog))          # DCAT-AP / mobilityDCAT-AP JSON-LD (built in itlake.catalog.dcat)
+
+Its published part as DCAT-AP / mobilityDCAT-AP metadata is built from it in itlake/catalog/dcat.py.
 
 Pure Python (pydantic and yaml only): Airflow DAG files import this module at parse time.
 """
@@ -668,10 +669,3 @@ def load_catalog(catalog_dir: Path | None = None, schema_dir: Path | None = None
     if errors:
         raise CatalogError(errors)
     return Catalog([e for e, _ in entries], classes)
-
-
-def to_dcat(catalog: Catalog, **options) -> dict[str, Any]:
-    """The published part of the catalogue as DCAT-AP / mobilityDCAT-AP JSON-LD (itlake.catalog.dcat)."""
-    from itlake.catalog.dcat import to_dcat as export
-
-    return export(catalog, **options)

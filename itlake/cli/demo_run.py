@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -89,10 +88,10 @@ def warm_engine(wanted: bool):
     """Attach every task to the engine: start one unless it answers already, and stop the one it
     started at the end. Without `wanted` (or with ITLAKE_SPARK_REMOTE already set) it leaves the
     environment alone: tasks then attach to that engine, or fall back to spark-submit."""
-    from itlake.config import get_settings
+    from itlake.config import export_to_process, get_settings
     from itlake.lake import engine
 
-    if not wanted or os.environ.get("ITLAKE_SPARK_REMOTE"):
+    if not wanted or get_settings().spark_remote:
         yield
         return
     already = engine.status().answers
@@ -101,8 +100,7 @@ def warm_engine(wanted: bool):
             started = time.monotonic()
             state = engine.start()
         console.print(f"[green]✓[/] engine {state.summary} ({time.monotonic() - started:.0f} s)")
-    os.environ["ITLAKE_SPARK_REMOTE"] = engine.engine_url()
-    get_settings.cache_clear()
+    export_to_process({"ITLAKE_SPARK_REMOTE": engine.engine_url()})
     try:
         yield
     finally:
@@ -129,24 +127,27 @@ def run(
     require_secrets(console)
     started = time.monotonic()
     service_date = date.fromisoformat(day)
-    os.environ["ITLAKE_INBOX"] = str(out.resolve())
-    airflow_home = Path(os.environ.setdefault("AIRFLOW_HOME", str(Path.cwd() / ".airflow")))
-    logs = airflow_home / "demo-logs"
-    # Lineage of every task into one file (itlake/orchestration/lineage.py names the tables by
-    # catalogue code).
-    os.environ.setdefault(
-        "AIRFLOW__OPENLINEAGE__TRANSPORT",
-        json.dumps({"type": "file", "log_file_path": str(airflow_home / "openlineage.json"), "append": True}),
-    )
-    os.environ.setdefault(
-        "AIRFLOW__OPENLINEAGE__EXTRACTORS", "itlake.orchestration.lineage.ItlakeTaskExtractor"
-    )
-    # What `make demo` exports, for a run started as `itlake demo run`: the DAGs of this checkout,
-    # without Airflow's examples.
-    from itlake.config import get_settings
+    from itlake.config import export_to_process, get_settings
 
-    os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(get_settings().jobs_dir.parent / "dags"))
-    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    export_to_process({"ITLAKE_INBOX": str(out.resolve())})
+    export_to_process({"AIRFLOW_HOME": str(Path.cwd() / ".airflow")}, keep_set=True)
+    airflow_home = get_settings().airflow_home
+    logs = airflow_home / "demo-logs"
+    export_to_process(
+        {
+            # Lineage of every task into one file (itlake/orchestration/lineage.py names the tables
+            # by catalogue code).
+            "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+                {"type": "file", "log_file_path": str(airflow_home / "openlineage.json"), "append": True}
+            ),
+            "AIRFLOW__OPENLINEAGE__EXTRACTORS": "itlake.orchestration.lineage.ItlakeTaskExtractor",
+            # What `make demo` exports, for a run started as `itlake demo run`: the DAGs of this
+            # checkout, without Airflow's examples.
+            "AIRFLOW__CORE__DAGS_FOLDER": str(get_settings().jobs_dir.parent / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        },
+        keep_set=True,
+    )
     logs.mkdir(parents=True, exist_ok=True)
 
     if only in (None, Part.ingest):
@@ -272,7 +273,7 @@ def print_summary() -> None:
         f"DCAT catalogue: {root}/_system/dcat.jsonld\n"
         f"Bridge condition by district (GeoParquet): {root}/gold/_geoparquet/bridge_condition_by_district/\n"
         f"Quality Data Docs: {root}/_system/data_docs/index.html (itlake quality report)\n"
-        f"Airflow logs: {os.environ['AIRFLOW_HOME']}/demo-logs/"
+        f"Airflow logs: {get_settings().airflow_home}/demo-logs/"
     )
     console.print(f"MaaS unmet demand map (peak hour): {root}/gold/maas/unmet_demand_peak.png")
     spark.stop()

@@ -25,8 +25,7 @@ import numpy as np
 import pandas as pd
 
 from itlake.catalog.contracts import load_contract
-from itlake.feeds.base import BatchContext
-from itlake.feeds.gtfs import (
+from itlake.feeds._gtfs_files import (
     CALENDAR_FILES,
     EMPTY_AS_ANY,
     FILES,
@@ -36,6 +35,7 @@ from itlake.feeds.gtfs import (
     required_fields,
     time_columns,
 )
+from itlake.feeds.base import BatchContext
 from itlake.lake.notices import Notice
 
 TIME_RE = r"^\d{1,3}:[0-5]\d:[0-5]\d$"

@@ -60,7 +60,8 @@ def ingest_resource(spark, code_or_name: str, logical_date: date, files: list[st
 
 def sync_catalog(spark) -> dict:
     """Write `_system.catalog` and `_system/dcat.jsonld` (synthetic data marked as such)."""
-    from itlake.catalog.resources import load_catalog, to_dcat
+    from itlake.catalog.dcat import to_dcat
+    from itlake.catalog.resources import load_catalog
     from itlake.lake.paths import system_table_path
     from itlake.lake.storage import LakeStorage
     from itlake.lake.system import synthetic_codes, write_catalog_table

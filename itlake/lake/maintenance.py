@@ -32,8 +32,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 
-from itlake.catalog.resources import Catalog, CatalogEntry, approximate_days, before
 from itlake.catalog.contracts import load_contract
+from itlake.catalog.resources import Catalog, CatalogEntry, approximate_days, before
 from itlake.lake.delta import append_rows, is_local
 from itlake.lake.paths import system_table_path, table_path
 from itlake.lake.storage import LakeStorage, open_delta

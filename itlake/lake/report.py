@@ -58,8 +58,8 @@ def _owner(catalog, contract_name: str):
 
 def quality_status(spark) -> dict[str, str]:
     """dataset -> 'passed (N checks)' or 'FAILED (N errors)' for its most recent run."""
-    from itlake.lake.system import read_system
     from itlake.lake.status import quality_text, summarise_quality
+    from itlake.lake.system import read_system
 
     results = read_system(spark, "quality_results")
     if results is None:

@@ -13,7 +13,6 @@ AWS SDK bundle it declares), and the store's settings (itlake/lake/storage.py).
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import socket
 import sys
@@ -22,7 +21,13 @@ from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlparse
 
-from itlake.config import aws_sdk_environment, get_settings
+from itlake.config import (
+    aws_sdk_environment,
+    export_to_process,
+    get_settings,
+    process_environment,
+    restored_after,
+)
 from itlake.lake.storage import hadoop_s3a_conf, is_remote, single_writer
 
 SCALA_BINARY = "2.13"
@@ -79,13 +84,13 @@ def spark_conf(app_name: str = "itlake") -> dict[str, str]:
         # Python workers must use this interpreter (with numpy, shapely...), not the first python3 on PATH.
         "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
-        "spark.ui.enabled": os.environ.get("ITLAKE_SPARK_UI", "false"),
+        "spark.ui.enabled": str(settings.spark_ui).lower(),
         "spark.ui.showConsoleProgress": "false",
-        "spark.driver.memory": os.environ.get("ITLAKE_DRIVER_MEMORY", "4g"),
+        "spark.driver.memory": settings.driver_memory,
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         # Delta replays its log with a shuffle of this many partitions; 50 (the default) is far too
         # many tasks for a few small log files on two cores.
-        "spark.databricks.delta.snapshotPartitions": os.environ.get("ITLAKE_DELTA_SNAPSHOT_PARTITIONS", "2"),
+        "spark.databricks.delta.snapshotPartitions": str(settings.delta_snapshot_partitions),
         # VACUUM lists a table's folder with a job of this many tasks: 10,000 (the default) took
         # about 10 s for each small table of the demo lake.
         "spark.sql.sources.parallelPartitionDiscovery.parallelism": str(settings.shuffle_partitions),
@@ -118,21 +123,15 @@ def submit_env() -> dict[str, str]:
     spark-submit's own search for SPARK_HOME, which fails with another Python on the PATH)."""
     if is_remote(get_settings().lake_root):
         aws_sdk_environment()
-    return {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    return process_environment({"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable})
 
 
 @contextlib.contextmanager
 def connect_mode() -> Iterator[None]:
     """Spark Connect columns for the duration (what `remote_session` turns on for the whole
     process), then the process's own mode again."""
-    before = os.environ.get(CONNECT_MODE)
-    try:
+    with restored_after(CONNECT_MODE):
         yield
-    finally:
-        if before is None:
-            os.environ.pop(CONNECT_MODE, None)
-        else:
-            os.environ[CONNECT_MODE] = before
 
 
 def remote_session(url: str, app_name: str = "itlake"):
@@ -152,7 +151,7 @@ def remote_session(url: str, app_name: str = "itlake"):
         raise EngineNotRunningError(
             f"no Spark engine answers at {url} (ITLAKE_SPARK_REMOTE): start it with `itlake engine start`"
         ) from None
-    os.environ[CONNECT_MODE] = "1"
+    export_to_process({CONNECT_MODE: "1"})
     builder = RemoteSparkSession.builder.remote(url).appName(app_name)
     conf = spark_conf(app_name)
     for key in SESSION_CONF:
@@ -195,10 +194,10 @@ def get_spark(app_name: str = "itlake"):
         single_writer(get_settings().lake_root)
         aws_sdk_environment()
     # PySpark starts Python workers with $PYSPARK_PYTHON, else the first python3 on PATH.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    export_to_process({"PYSPARK_PYTHON": sys.executable}, keep_set=True)
     builder = SparkSession.builder
     for key, value in spark_conf(app_name).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel(os.environ.get("ITLAKE_SPARK_LOG_LEVEL", "WARN"))
+    spark.sparkContext.setLogLevel(get_settings().spark_log_level)
     return spark

@@ -10,7 +10,6 @@ typo does not silently leave a default in force.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib.resources import files
@@ -18,7 +17,8 @@ from pathlib import Path
 
 import yaml
 
-CONFIG_ENV = "ITLAKE_MAAS_CONFIG"
+from itlake.config import get_settings
+
 # Extended route types (Google's list, by hundreds) -> the basic GTFS route_type they belong to:
 # 1xx railway, 2xx coach, 4xx urban railway / metro, 7xx bus, 8xx trolleybus, 9xx tram, 10xx water,
 # 13xx aerial lift, 14xx funicular.
@@ -86,11 +86,11 @@ def _read(path: Path) -> dict:
 
 @lru_cache(maxsize=1)
 def maas_settings() -> MaasSettings:
-    """The settings in force (cached; tests that change $ITLAKE_MAAS_CONFIG call `cache_clear()`)."""
+    """The settings in force (cached; tests that change ITLAKE_MAAS_CONFIG call `cache_clear()`)."""
     values = _read(Path(str(files("itlake.maas") / "maas.yaml")))
-    override = os.environ.get(CONFIG_ENV)
+    override = get_settings().maas_config
     if override:
-        changes = _read(Path(override).expanduser())
+        changes = _read(override)
         # The seat table merges: an override names only the route types it changes.
         seats = {**values["seats_per_route_type"], **(changes.pop("seats_per_route_type", None) or {})}
         values.update(changes, seats_per_route_type=seats)

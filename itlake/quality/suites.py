@@ -22,11 +22,11 @@ in `itlake.quality.foreign_keys` and reported next to the suite's results.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from itlake.config import export_to_process
 from itlake.quality.rules import BETWEEN, IN_SET, INVARIANT, MATCH_REGEX, NOT_NULL
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class Domain:
 
 def import_gx():
     """great_expectations, imported with analytics off (GX reads the setting from the environment)."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    export_to_process({"GX_ANALYTICS_ENABLED": "false"}, keep_set=True)
     import great_expectations as gx
 
     return gx

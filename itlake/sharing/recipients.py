@@ -11,18 +11,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-RECIPIENTS_ENV = "ITLAKE_SHARING_RECIPIENTS"
+from itlake.config import get_settings
 
 
 def recipients_path() -> Path:
-    default = Path.home() / ".config" / "itlake" / "sharing-recipients.json"
-    return Path(os.environ.get(RECIPIENTS_ENV, str(default))).expanduser()
+    return get_settings().sharing_recipients
 
 
 def token_hash(token: str) -> str:

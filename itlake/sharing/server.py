@@ -33,7 +33,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import socket
 import threading
@@ -52,7 +51,6 @@ from itlake.sharing.recipients import Recipient, find_recipient, load_recipients
 from itlake.sharing.shares import SharedTable, shared_tables
 from itlake.sharing.snapshot import Snapshot, UnsupportedTable, commits, select_files
 
-SECRET_ENV = "ITLAKE_SHARING_SECRET"
 URL_LIFETIME_S = 900
 NDJSON = "application/x-ndjson; charset=utf-8"
 CAPABILITIES = "delta-sharing-capabilities"
@@ -66,13 +64,15 @@ class SharingError(Exception):
 
 def sharing_secret() -> bytes:
     """The URL-signing key; production refuses to start without one."""
-    value = os.environ.get(SECRET_ENV, "")
+    value = get_settings().sharing_secret
     if value:
         return value.encode("utf-8")
     if get_settings().is_production:
-        raise MissingSecretError(f"{SECRET_ENV} is not set: production mode needs the URL-signing secret")
+        raise MissingSecretError(
+            "ITLAKE_SHARING_SECRET is not set: production mode needs the URL-signing secret"
+        )
     warnings.warn(
-        f"{SECRET_ENV} is not set; signing file URLs with a random key for this process", stacklevel=2
+        "ITLAKE_SHARING_SECRET is not set; signing file URLs with a random key for this process", stacklevel=2
     )
     return secrets.token_bytes(32)
 

@@ -29,7 +29,7 @@ class SharedTable:
 
 def shared_tables(catalog) -> list[SharedTable]:
     from itlake.catalog.contracts import load_contract
-    from itlake.publish.gate import refusal_reasons
+    from itlake.catalog.policy import refusal_reasons
 
     tables = []
     for entry in catalog.entries:
