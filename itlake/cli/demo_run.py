@@ -172,6 +172,8 @@ def _run_dags(
     """Every DAG in one process (`runner`, itlake/orchestration/dag_runs.py: each as `airflow dags
     test` runs it), each DAG's output in its own log, with a status line: DAG i of N, the task
     running, the elapsed time."""
+    from itlake.config import process_environment
+
     total = len(dags)
     # Lines outside a DAG (the process starting and ending) go to dag-runs.log.
     log = between = logs / "dag-runs.log"
@@ -182,7 +184,7 @@ def _run_dags(
 
     number, step, rows, state = 0, 0.0, 0, "start"
     command = [sys.executable, "-m", runner, day, *dags]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = process_environment({"PYTHONUNBUFFERED": "1"})
     with (
         console.status("") as line,
         subprocess.Popen(
