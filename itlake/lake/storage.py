@@ -30,6 +30,7 @@ from urllib.parse import quote
 from itlake.config import aws_sdk_checksum_settings, aws_sdk_environment, get_settings
 
 REMOTE_SCHEMES = ("s3", "s3a")
+REQUEST_TIMEOUT_S = 60
 
 
 class RemoteLakeError(RuntimeError):
@@ -66,7 +67,13 @@ def s3_filesystem():
 
     store = get_settings().object_store
     aws_sdk_environment()
-    options = {"region": store.region, "force_virtual_addressing": not store.path_style}
+    # The AWS SDK for C++ gives up on a request after 3 s without a byte (its default); a store on
+    # a busy machine took longer to delete the portal's 30 files at once.
+    options = {
+        "region": store.region,
+        "force_virtual_addressing": not store.path_style,
+        "request_timeout": REQUEST_TIMEOUT_S,
+    }
     if store.endpoint:
         scheme, host = store.endpoint.split("://", 1)
         options |= {"endpoint_override": host, "scheme": scheme}
