@@ -34,8 +34,9 @@ DAY = date(2026, 11, 27)
 BUCKET = "itlake"
 LAKE = f"s3a://{BUCKET}/lake"
 RESULTS: dict[str, dict] = {}
-# What reaches the store, or the AWS SDK: none of it is given to the worker.
-LAKE_ENVIRONMENT = ("ITLAKE_", "AWS_")
+# Where the lake is and how to reach its store, and the AWS SDK's settings: none of it is given to
+# the worker. (The pseudonym key is: the workers hash with it, as in production.)
+LAKE_ENVIRONMENT = ("ITLAKE_LAKE_ROOT", "ITLAKE_S3_", "AWS_")
 
 
 def _spark_home() -> Path:
