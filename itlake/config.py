@@ -214,8 +214,14 @@ def aws_sdk_environment() -> None:
     checksums to every upload by default, which S3-compatible stores (S3Proxy, older MinIO, OSS)
     refuse (`XAmzContentSHA256Mismatch`); the C++ SDK reads this from the environment only. A value
     the operator set is kept."""
-    os.environ.setdefault("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
-    os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")
+    os.environ.update(aws_sdk_checksum_settings())
+
+
+def aws_sdk_checksum_settings() -> dict[str, str]:
+    """The AWS SDKs' checksum settings (see `aws_sdk_environment`): the operator's, else
+    `when_required`; also handed to Spark executors on other machines (spark.executorEnv)."""
+    names = ("AWS_REQUEST_CHECKSUM_CALCULATION", "AWS_RESPONSE_CHECKSUM_VALIDATION")
+    return {name: os.environ.get(name, "when_required") for name in names}
 
 
 def _base_url(value: str) -> str:

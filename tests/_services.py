@@ -1,9 +1,13 @@
-"""Helpers for the slow tests that start real services (Airflow, Spark, PostgreSQL) on loopback:
-free ports, process groups that are always stopped, an Airflow environment in a temp folder."""
+"""Helpers for the slow tests that start real services (Airflow, Spark, PostgreSQL, S3Proxy) on
+loopback: free ports, process groups that are always stopped, an Airflow environment in a temp
+folder, an S3-compatible server with a bucket."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -138,3 +142,44 @@ def run_group(command: list[str], env: dict, timeout: float) -> subprocess.Compl
 
 def airflow(*args: str, env: dict, timeout: float = 900) -> subprocess.CompletedProcess:
     return run_group([str(BIN / "airflow"), *args], env=env, timeout=timeout)
+
+
+@contextlib.contextmanager
+def s3proxy_server(work: Path, bucket: str):
+    """S3Proxy (`.ci/install-s3proxy`, filesystem backend) on 127.0.0.1 on a free port, with one
+    bucket and keys made up for this run; yields its endpoint, keys and the bucket's store folder
+    (each object is a file there). Skips the test when Java or the jar is missing."""
+    import pytest
+
+    if shutil.which("java") is None:
+        pytest.skip("no java on PATH: S3Proxy needs a Java 17 runtime")
+    installed = subprocess.run(
+        [str(REPO / ".ci" / "install-s3proxy")], capture_output=True, text=True, timeout=900
+    )
+    if installed.returncode != 0:
+        pytest.skip(f"S3Proxy could not be fetched from Maven Central: {installed.stderr.strip()[-500:]}")
+    jar = installed.stdout.strip().splitlines()[-1]
+    store = work / "store"
+    (store / bucket).mkdir(parents=True)
+    port = free_port()
+    keys = {"AWS_ACCESS_KEY_ID": secrets.token_hex(10), "AWS_SECRET_ACCESS_KEY": secrets.token_hex(20)}
+    conf = work / "s3proxy.conf"
+    conf.write_text(
+        f"s3proxy.endpoint=http://127.0.0.1:{port}\n"
+        "s3proxy.authorization=aws-v2-or-v4\n"
+        f"s3proxy.identity={keys['AWS_ACCESS_KEY_ID']}\n"
+        f"s3proxy.credential={keys['AWS_SECRET_ACCESS_KEY']}\n"
+        "jclouds.provider=filesystem\n"
+        f"jclouds.filesystem.basedir={store}\n",
+        encoding="utf-8",
+    )
+    conf.chmod(0o600)
+    group = ProcessGroup(work / "logs")
+    try:
+        command = ["java", "-Xmx256m", "-jar", jar, "--properties", str(conf)]
+        server = group.start("s3proxy", command, dict(os.environ))
+        wait_for_port(port, 120, server, work / "logs" / "s3proxy.log")
+        yield {"endpoint": f"http://127.0.0.1:{port}", "keys": keys, "store": store / bucket}
+    finally:
+        group.stop()
+        assert group.alive() == []

@@ -1,7 +1,14 @@
 """A real Spark standalone cluster on 127.0.0.1, from the pyspark installation: master and worker
-(1 core, 1 GiB). One ingest job and one gold job run on it through spark-submit, exactly as the
-Airflow tasks launch them (itlake/orchestration/submit.py against ITLAKE_SPARK_MASTER); then an ingest
-killed with SIGKILL mid-write and retried must give the same tables as the clean run.
+(1 core, 1 GiB), over a lake on object storage. One ingest job and one gold job run on it through
+spark-submit, exactly as the Airflow tasks launch them (itlake/orchestration/submit.py against
+ITLAKE_SPARK_MASTER); then an ingest killed with SIGKILL mid-write and retried must give the same
+tables as the clean run.
+
+The lake is `s3a://itlake/lake` on S3Proxy (tests/_services.py), so the driver, the worker and the
+lake share no local folder, as on machines of their own: the worker is started with nothing of the
+lake's (no store settings, no keys, no AWS SDK setting in its environment), and its executors get
+the s3a settings, the keys and the jars with each job. The driver reads the inbox; the executors
+read and write the bucket only.
 """
 
 from __future__ import annotations
@@ -19,12 +26,17 @@ import pytest
 
 from itlake.config import get_settings
 from itlake.lake.integrity import commit_problems, table_digest
-from tests._services import REPO, ProcessGroup, free_port, wait_for_port
+from tests._services import REPO, ProcessGroup, free_port, s3proxy_server, wait_for_port
 
 pytestmark = pytest.mark.slow
 
 DAY = date(2026, 11, 27)
+BUCKET = "itlake"
+LAKE = f"s3a://{BUCKET}/lake"
 RESULTS: dict[str, dict] = {}
+# Where the lake is and how to reach its store, and the AWS SDK's settings: none of it is given to
+# the worker. (The pseudonym key is: the workers hash with it, as in production.)
+LAKE_ENVIRONMENT = ("ITLAKE_LAKE_ROOT", "ITLAKE_S3_", "AWS_")
 
 
 def _spark_home() -> Path:
@@ -48,13 +60,21 @@ def inbox(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    """S3Proxy on loopback with the bucket of the lake; yields its endpoint, keys and store folder."""
+    with s3proxy_server(tmp_path_factory.mktemp("s3proxy"), BUCKET) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """Master and one worker; yields (master URL, web UI port); both are stopped afterwards."""
+    """Master and one worker; yields (master URL, web UI port, the worker's work folder); both are
+    stopped afterwards."""
     spark_home = _spark_home()
     work = tmp_path_factory.mktemp("spark")
     classpath = str(spark_home / "jars" / "*")
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith(LAKE_ENVIRONMENT)},
         "SPARK_HOME": str(spark_home),
         "SPARK_LOCAL_IP": "127.0.0.1",
         # What bin/load-spark-env.sh sets: without it the worker's launcher looks for a source build.
@@ -110,29 +130,44 @@ def cluster(tmp_path_factory):
             if worker.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError((work / "logs" / "worker.log").read_text(errors="replace")[-3000:])
             time.sleep(2)
-        yield f"spark://127.0.0.1:{port}", webui
+        yield f"spark://127.0.0.1:{port}", webui, work / "worker"
     finally:
         group.stop()
         assert group.alive() == []
 
 
-def _use(monkeypatch, lake: Path, inbox: Path, master: str) -> None:
-    monkeypatch.setenv("ITLAKE_LAKE_ROOT", str(lake))
+def _use(monkeypatch, lake: str, inbox: Path, master: str, engine_dir: Path, s3: dict | None = None) -> None:
+    monkeypatch.setenv("ITLAKE_LAKE_ROOT", lake)
     monkeypatch.setenv("ITLAKE_INBOX", str(inbox))
     monkeypatch.setenv("ITLAKE_SPARK_MASTER", master)
     monkeypatch.setenv("ITLAKE_DRIVER_MEMORY", "1g")
+    # The writer lock of a lake on object storage lives here (itlake/lake/storage.py).
+    monkeypatch.setenv("ITLAKE_ENGINE_DIR", str(engine_dir))
+    if s3 is not None:
+        monkeypatch.setenv("ITLAKE_S3_ENDPOINT", s3["endpoint"])
+        monkeypatch.setenv("ITLAKE_S3_PATH_STYLE", "true")
+        for name, value in s3["keys"].items():
+            monkeypatch.setenv(name, value)
     get_settings.cache_clear()
+
+
+def _s3a_folders(*roots: Path) -> list[str]:
+    return [str(p) for root in roots for p in root.rglob("s3a:*")]
 
 
 TABLES = ("bronze/taxi_gps", "silver/taxi_gps", "quarantine/taxi_gps")
 
 
-def test_ingest_and_gold_jobs_run_on_a_standalone_cluster(cluster, inbox, tmp_path_factory, monkeypatch):
-    from itlake.orchestration.submit import submit, submit_step
+def test_ingest_and_gold_jobs_run_on_a_standalone_cluster(cluster, s3, inbox, tmp_path_factory, monkeypatch):
+    from itlake.orchestration import submit, submit_step
 
-    master, webui = cluster
-    lake = tmp_path_factory.mktemp("cluster-lake")
-    _use(monkeypatch, lake, inbox, master)
+    master, webui, worker_dir = cluster
+    # The worker's work folder and the store's folder hold nothing of each other.
+    store = s3["store"].resolve()
+    assert not worker_dir.resolve().is_relative_to(store) and not store.is_relative_to(worker_dir.resolve())
+    driver = tmp_path_factory.mktemp("driver")
+    _use(monkeypatch, LAKE, inbox, master, driver / "engine", s3)
+    monkeypatch.chdir(driver)
     started = time.monotonic()
     ingested = submit("ingest", ["--code", "taxi_gps", "--logical-date", DAY.isoformat()])
     gold = submit_step("gold_taxi_trips", DAY.isoformat())
@@ -140,6 +175,8 @@ def test_ingest_and_gold_jobs_run_on_a_standalone_cluster(cluster, inbox, tmp_pa
 
     apps = {a["name"]: a["state"] for a in _master_state(webui)["completedapps"]}
     assert apps == {"itlake-ingest": "FINISHED", "itlake-gold_taxi_trips": "FINISHED"}
+    # Both jobs' tasks ran in executors the worker started, in folders of its own.
+    assert len(list(worker_dir.glob("app-*/*/stderr"))) >= 2
     (ledger,) = ingested["ledger"]
     assert ledger["status"] == "promoted" and ledger["rows_read"] > 1000
     assert (
@@ -148,10 +185,15 @@ def test_ingest_and_gold_jobs_run_on_a_standalone_cluster(cluster, inbox, tmp_pa
 
     from itlake.lake.status import table_facts
 
-    assert table_facts(str(lake / "silver" / "taxi_gps"))["rows"] == ledger["rows_promoted"]
+    assert table_facts(f"{LAKE}/silver/taxi_gps")["rows"] == ledger["rows_promoted"]
     assert gold["rows"] > 0
-    assert table_facts(str(lake / "gold" / "taxi_trip"))["rows"] == gold["rows"]
-    RESULTS["clean"] = {t: table_digest(lake / t) for t in TABLES}
+    assert table_facts(f"{LAKE}/gold/taxi_trip")["rows"] == gold["rows"]
+    RESULTS["clean"] = {t: table_digest(f"{LAKE}/{t}") for t in TABLES}
+    # The tables are in the bucket (the server's store folder), none on this machine's folders:
+    # no Delta log under the worker's or the driver's folder, no local folder named `s3a:`.
+    assert {t: (store / "lake" / t / "_delta_log").is_dir() for t in TABLES} == dict.fromkeys(TABLES, True)
+    assert list(worker_dir.rglob("_delta_log")) == list(driver.rglob("_delta_log")) == []
+    assert _s3a_folders(worker_dir, driver, inbox, REPO) == []
     print("cluster run:", RESULTS["wall_s"], "ledger:", ledger, "gold rows:", gold["rows"])
 
 
@@ -163,7 +205,7 @@ def test_an_ingest_killed_mid_write_and_retried_gives_the_same_tables(inbox, tmp
     if "clean" not in RESULTS:
         pytest.skip("needs the clean run of the cluster test")
     lake = tmp_path / "lake"
-    _use(monkeypatch, lake, inbox, "local[2]")
+    _use(monkeypatch, str(lake), inbox, "local[2]", tmp_path / "engine")
     args = ["--code", "taxi_gps", "--logical-date", DAY.isoformat()]
     job = subprocess.Popen(
         spark_submit_command("ingest", args),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
+import re
 import shutil
 import subprocess
 import sys
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._services import ProcessGroup, free_port, kill_session, wait_for_port
+from tests._services import kill_session, s3proxy_server
 
 pytestmark = pytest.mark.slow
 
@@ -52,39 +52,8 @@ RELEASED_CSV = (
 @pytest.fixture(scope="module")
 def s3proxy(tmp_path_factory):
     """S3Proxy on loopback with a bucket `itlake`; yields its endpoint, keys and store folder."""
-    if shutil.which("java") is None:
-        pytest.skip("no java on PATH: S3Proxy needs a Java 17 runtime")
-    installed = subprocess.run(
-        [str(REPO / ".ci" / "install-s3proxy")], capture_output=True, text=True, timeout=900
-    )
-    if installed.returncode != 0:
-        pytest.skip(f"S3Proxy could not be fetched from Maven Central: {installed.stderr.strip()[-500:]}")
-    jar = installed.stdout.strip().splitlines()[-1]
-    work = tmp_path_factory.mktemp("s3proxy")
-    store = work / "store"
-    (store / BUCKET).mkdir(parents=True)
-    port = free_port()
-    keys = {"AWS_ACCESS_KEY_ID": secrets.token_hex(10), "AWS_SECRET_ACCESS_KEY": secrets.token_hex(20)}
-    conf = work / "s3proxy.conf"
-    conf.write_text(
-        f"s3proxy.endpoint=http://127.0.0.1:{port}\n"
-        "s3proxy.authorization=aws-v2-or-v4\n"
-        f"s3proxy.identity={keys['AWS_ACCESS_KEY_ID']}\n"
-        f"s3proxy.credential={keys['AWS_SECRET_ACCESS_KEY']}\n"
-        "jclouds.provider=filesystem\n"
-        f"jclouds.filesystem.basedir={store}\n",
-        encoding="utf-8",
-    )
-    conf.chmod(0o600)
-    group = ProcessGroup(work / "logs")
-    try:
-        command = ["java", "-Xmx256m", "-jar", jar, "--properties", str(conf)]
-        server = group.start("s3proxy", command, dict(os.environ))
-        wait_for_port(port, 120, server, work / "logs" / "s3proxy.log")
-        yield {"endpoint": f"http://127.0.0.1:{port}", "keys": keys, "store": store / BUCKET}
-    finally:
-        group.stop()
-        assert group.alive() == []
+    with s3proxy_server(tmp_path_factory.mktemp("s3proxy"), BUCKET) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +143,38 @@ def delta_tables(folder: Path) -> list[str]:
     return sorted(str(log.parent.relative_to(folder)) for log in folder.glob("*/*/_delta_log"))
 
 
+# One statement over five tables: each count is the fixture's, counted by hand (EXPECTED_ROWS).
+COUNTS = (
+    "SELECT (SELECT count(*) FROM bronze.taxi_gps) AS bronze, "
+    "(SELECT count(*) FROM silver.taxi_gps WHERE fix_date = DATE '2026-11-27') AS silver_on_the_day, "
+    "(SELECT count(*) FROM quarantine.taxi_gps) AS quarantined, "
+    "(SELECT count(*) FROM gold.taxi_trip) AS trips, "
+    "(SELECT sum(trips) FROM open.od_taxi_hourly) AS released_trips"
+)
+
+
+def itlake(args: list[str], env: dict, cwd: Path):
+    """Run one `itlake ... --json` command; its JSON answer."""
+    code, out, err = finish(start([sys.executable, "-m", "itlake", *args], env, cwd), timeout=600)
+    assert code == 0, (args, out[-2000:], err[-3000:])
+    return json.loads(out[min(i for i in (out.find("["), out.find("{")) if i >= 0) :])
+
+
+def scan_env(env: dict, work: Path) -> dict:
+    """The scan's own checks read Airflow's and the engine's logs: here, empty folders of the run."""
+    scan = {**env, "AIRFLOW_HOME": str(work / "airflow")}
+    for name in ("AIRFLOW__LOGGING__BASE_LOG_FOLDER", "ITLAKE_SPARK_EVENT_LOG_DIR"):
+        scan.pop(name, None)
+    return scan
+
+
+def portal_files(folder: Path) -> list[str]:
+    """The site's files, as paths under it (S3Proxy's store keeps hidden files of its own)."""
+    return sorted(
+        str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")
+    )
+
+
 def rows(uri: str, options: dict | None = None) -> int:
     from deltalake import DeltaTable
 
@@ -219,11 +220,15 @@ def test_ingest_gold_publish_maas_and_sharing_on_s3_match_the_local_lake(
     assert ledger_rows(local) == [row]
     assert (row["status"], row["rows_read"], row["rows_promoted"]) == ("promoted", 10, 8)
     assert (row["rows_duplicate"], row["rows_quarantined"]) == (1, 1)
-    assert on_s3["steps"] == local["steps"] == {
-        "gold_taxi_trips": {"gold.taxi_trip": 2},
-        "publish_od_taxi_hourly": {"open.od_taxi_hourly": 2},
-        "maas_taxi_balance": {"gold.maas_taxi_zone_hour": 2},
-    }
+    assert (
+        on_s3["steps"]
+        == local["steps"]
+        == {
+            "gold_taxi_trips": {"gold.taxi_trip": 2},
+            "publish_od_taxi_hourly": {"open.od_taxi_hourly": 2},
+            "maas_taxi_balance": {"gold.maas_taxi_zone_hour": 2},
+        }
+    )
 
     # The same tables with the same row counts: the bucket's read through the server, as deltalake
     # and Spark see it; the table list from the server's store folder.
@@ -246,6 +251,50 @@ def test_ingest_gold_publish_maas_and_sharing_on_s3_match_the_local_lake(
     assert sorted(p.name for p in release.iterdir() if not p.name.startswith(".")) == sorted(
         p.name for p in local_release.iterdir()
     )
+
+    # `itlake sql` over the bucket on both engines gives the local lake's counts (the fixture's,
+    # counted by hand); the silver count reads one day's partition by its value.
+    local_env = lake_env(str(local_lake), local_work, lenient_schemas, None)
+    s3_env = lake_env(f"s3a://{BUCKET}/lake", s3_work, lenient_schemas, s3proxy)
+    counted = [{"bronze": 10, "silver_on_the_day": 8, "quarantined": 1, "trips": 2, "released_trips": 2}]
+    assert itlake(["sql", "--engine", "fast", "--json", COUNTS], local_env, local_work) == counted
+    assert itlake(["sql", "--engine", "fast", "--json", COUNTS], s3_env, s3_work) == counted
+    assert itlake(["sql", "--engine", "spark", "--json", COUNTS], s3_env, s3_work) == counted
+
+    # The portal is built from the bucket's release folders into the bucket, with the same files
+    # as on disk; its download links resolve to the release beside it.
+    assert itlake(["portal", "build", "--json"], local_env, local_work)["datasets"] == 1
+    built = itlake(["portal", "build", "--json"], s3_env, s3_work)
+    portal = f"s3a://{BUCKET}/lake/open/portal"
+    assert built == {
+        "portal": portal,
+        "datasets": 1,
+        "pages": [f"{portal}/index.html", f"{portal}/datasets/od_taxi_hourly.html"],
+    }
+    assert portal_files(bucket_lake / "open" / "portal") == portal_files(local_lake / "open" / "portal")
+    page = bucket_lake / "open" / "portal" / "datasets" / "od_taxi_hourly.html"
+    [csv_link] = set(re.findall(r'href="([^"]*/data\.csv)"', page.read_text(encoding="utf-8")))
+    assert csv_link == "../../releases/od_taxi_hourly/v1/data.csv"
+    assert (page.parent / csv_link).read_text(encoding="utf-8") == RELEASED_CSV
+
+    # The security scan reads open/ (releases, the open table, the portal) and the shared MaaS
+    # table from the bucket: the same files and values as on disk, and no identifier.
+    scans = {
+        name: itlake(["security", "scan", "--no-plans", "--date", DAY, "--json"], scan_env(env, work), work)
+        for name, env, work in (("local", local_env, local_work), ("s3", s3_env, s3_work))
+    }
+    assert scans["s3"]["scanned"] == [
+        f"s3a://{BUCKET}/lake/open",
+        f"s3a://{BUCKET}/lake/gold/maas_taxi_zone_hour",
+    ]
+    assert [p.removeprefix(str(local_lake)) for p in scans["local"]["scanned"]] == [
+        "/open",
+        "/gold/maas_taxi_zone_hour",
+    ]
+    read = {name: (scan["files"], scan["values"], scan["skipped"]) for name, scan in scans.items()}
+    assert read["s3"][:2] == read["local"][:2]
+    assert scans["s3"]["findings"] == scans["local"]["findings"] == []
+    assert scans["s3"]["lake"]["findings"] == []
 
     # Delta Sharing from the bucket: a recipient's query answers with URLs presigned on the store,
     # which S3Proxy checks with the run's keys (a URL whose signature was altered is refused).
@@ -287,8 +336,10 @@ def share_from_bucket(s3: dict, folder: Path, monkeypatch) -> dict:
             shares = ["agencies", "public"]
             create_recipient("bureau", shares, endpoint=endpoint, profile=profile, path=recipients)
             bearer = json.loads(profile.read_text(encoding="utf-8"))["bearerToken"]
-            for key, table in (("od", "public/schemas/open/tables/od_taxi_hourly"),
-                               ("maas", "agencies/schemas/gold/tables/maas_taxi_zone_hour")):
+            for key, table in (
+                ("od", "public/schemas/open/tables/od_taxi_hourly"),
+                ("maas", "agencies/schemas/gold/tables/maas_taxi_zone_hour"),
+            ):
                 answer = requests.post(
                     f"{endpoint}/shares/{table}/query",
                     json={},

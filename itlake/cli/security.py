@@ -8,7 +8,8 @@ past the catalogue's retention.
 
 By default it reads every file under {lake}/open (the release folders, the open Delta tables and
 the portal) and every other table the Delta Sharing server offers (itlake/sharing/shares.py), all
-their versions, naming the file, the column and the row of each identifier; images and other
+their versions, on disk or in the lake's bucket (through itlake/lake/storage.py), naming the file,
+the column and the row of each identifier; images and other
 binary files are counted as not read. It then checks the lake itself (itlake/privacy/security_scan.py):
 landing files and bronze rows with personal data past their retention on `--date`, and the
 pseudonym key, or the key XOR ipad or opad, in Airflow's task logs, the engine's log, Spark's event
@@ -32,16 +33,23 @@ app = typer.Typer(no_args_is_help=True, add_completion=False)
 console = Console()
 
 
-def shared_folders() -> list[Path]:
-    """{lake}/open, and the folder of every table outside it that the sharing server offers."""
+def shared_folders() -> list[str]:
+    """{lake}/open, and the folder of every table outside it that the sharing server offers, as
+    lake paths (on disk or in a bucket); those the lake does not hold are left out."""
     from itlake.catalog.resources import load_catalog
     from itlake.lake.paths import table_path
-    from itlake.lake.storage import local_folder
+    from itlake.lake.storage import LakeStorage
     from itlake.sharing.shares import shared_tables
 
     tables = shared_tables(load_catalog())
-    shared = [local_folder(table_path(t.schema, t.name)) for t in tables if t.schema != "open"]
-    return [p for p in [local_folder(table_path("open", "x")).parent, *sorted(set(shared))] if p.is_dir()]
+    shared = [table_path(t.schema, t.name) for t in tables if t.schema != "open"]
+    folders = [table_path("open", "x").rsplit("/", 1)[0], *sorted(set(shared))]
+    storage = LakeStorage.for_uri(folders[0])
+    return [f for f in folders if storage.is_folder(f)]
+
+
+def _name(target: str) -> str:
+    return target.rstrip("/").rsplit("/", 1)[-1]
 
 
 @app.command()
@@ -65,6 +73,7 @@ def scan(
     from itlake.catalog.resources import load_catalog
     from itlake.cli.progress import progress
     from itlake.config import get_settings
+    from itlake.lake.storage import LakeStorage, is_remote
     from itlake.privacy.pii_scan import ScanReport, scan_bytes, scan_tree, tree_files
     from itlake.privacy.security_scan import scan_lake, scan_steps
 
@@ -73,9 +82,13 @@ def scan(
     except ValueError:
         usage_error(f"--date: expected YYYY-MM-DD, got {logical_date!r}")
     settings = get_settings()
-    lake = Path(settings.lake_root).resolve()
-    targets = [p.resolve() for p in paths] if paths else shared_folders()
-    missing = [str(t) for t in targets if not t.exists()]
+    root = settings.lake_root.rstrip("/")
+    lake = root if is_remote(root) else str(Path(root).resolve())
+    targets = [str(p.resolve()) for p in paths] if paths else shared_folders()
+    storage = LakeStorage.for_uri(lake)
+    local = LakeStorage.for_uri("")
+    stores = {t: local if paths else storage for t in targets}
+    missing = [t for t in targets if not stores[t].exists(t)]
     if missing:
         usage_error(f"no such file or folder: {', '.join(missing)}")
     catalog = None
@@ -84,17 +97,19 @@ def scan(
 
         require_secrets(console)  # the key the logs and plans are searched for
         catalog = load_catalog()
-    files = sum(len(tree_files(t)) if t.is_dir() else 1 for t in targets)
+    folders = {t for t in targets if stores[t].is_folder(t)}
+    files = sum(len(tree_files(t)) if t in folders else 1 for t in targets)
     steps = files + (scan_steps(catalog, plans=plans) if catalog else 0)
     report = ScanReport()
     lake_report = None
     with progress("security scan", steps, unit="files, logs and plans", enabled=not as_json) as advance:
         for target in targets:
-            if target.is_dir():
-                base = lake if target.resolve().is_relative_to(lake) else target.parent
+            if target in folders:
+                base = lake if target.startswith(lake + "/") else target.rsplit("/", 1)[0]
                 report.add(scan_tree(target, relative_to=base, advance=advance))
             else:
-                report.add(scan_bytes(target.read_bytes(), target.name, suffix=target.suffix.lower()))
+                suffix = Path(target).suffix.lower()
+                report.add(scan_bytes(stores[target].read_bytes(target), _name(target), suffix=suffix))
                 advance(1)
         if catalog is not None:
             spark = None
@@ -115,11 +130,11 @@ def scan(
         raise typer.Exit(FAILED)
 
 
-def _identifiers_json(targets: list[Path], report) -> dict:
+def _identifiers_json(targets: list[str], report) -> dict:
     from itlake.privacy.pii_scan import mask
 
     return {
-        "scanned": [str(t) for t in targets],
+        "scanned": list(targets),
         "files": report.files,
         "values": report.values,
         "skipped": report.skipped,
@@ -144,13 +159,13 @@ def _lake_json(lake_report) -> dict:
     }
 
 
-def _print_identifiers(report, targets: list[Path], lake: Path, named: bool, limit: int) -> None:
+def _print_identifiers(report, targets: list[str], lake: str, named: bool, limit: int) -> None:
     from itlake.privacy.pii_scan import mask
 
     if named:
-        where = ", ".join(str(t) for t in targets)
+        where = ", ".join(targets)
     else:
-        tables = sum(1 for t in targets if t.name != "open")
+        tables = sum(1 for t in targets if _name(t) != "open")
         where = f"{lake} (open/ and {tables} shared table{'' if tables == 1 else 's'})"
     skipped = f"; {len(report.skipped)} binary files not read" if report.skipped else ""
     console.print(f"Scanned {report.files:,} files ({report.values:,} values) in {where}{skipped}.")

@@ -39,11 +39,17 @@ def delta_package() -> str:
     return f"io.delta:delta-spark_{spark_minor}_{SCALA_BINARY}:{version('delta-spark')}"
 
 
+def spark_jars() -> Path:
+    """Spark's jars folder. Under spark-submit pyspark is imported from a zip inside SPARK_HOME, so
+    the folder is found from SPARK_HOME (pyspark's own search), not from the module's file."""
+    from pyspark.find_spark_home import _find_spark_home
+
+    return Path(_find_spark_home()) / "jars"
+
+
 def hadoop_aws_package() -> str:
     """The Maven coordinate of hadoop-aws matching the Hadoop client jar that pyspark ships."""
-    import pyspark
-
-    jars = sorted((Path(pyspark.__file__).parent / "jars").glob("hadoop-client-api-*.jar"))
+    jars = sorted(spark_jars().glob("hadoop-client-api-*.jar"))
     if not jars:
         raise RuntimeError("pyspark ships no hadoop-client-api jar: cannot choose hadoop-aws for s3a://")
     return f"org.apache.hadoop:hadoop-aws:{jars[-1].stem.removeprefix('hadoop-client-api-')}"
@@ -52,9 +58,7 @@ def hadoop_aws_package() -> str:
 def lake_packages() -> str:
     """The packages of every session: Delta, and hadoop-aws when the lake is on object storage and
     Spark's own jars do not hold it already (the container image bakes it in)."""
-    import pyspark
-
-    baked = any((Path(pyspark.__file__).parent / "jars").glob("hadoop-aws-*.jar"))
+    baked = any(spark_jars().glob("hadoop-aws-*.jar"))
     if is_remote(get_settings().lake_root) and not baked:
         return f"{delta_package()},{hadoop_aws_package()}"
     return delta_package()

@@ -27,9 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from itlake.config import aws_sdk_environment, get_settings
+from itlake.config import aws_sdk_checksum_settings, aws_sdk_environment, get_settings
 
 REMOTE_SCHEMES = ("s3", "s3a")
+REQUEST_TIMEOUT_S = 60
 
 
 class RemoteLakeError(RuntimeError):
@@ -66,7 +67,13 @@ def s3_filesystem():
 
     store = get_settings().object_store
     aws_sdk_environment()
-    options = {"region": store.region, "force_virtual_addressing": not store.path_style}
+    # The AWS SDK for C++ gives up on a request after 3 s without a byte (its default); a store on
+    # a busy machine took longer to delete the portal's 30 files at once.
+    options = {
+        "region": store.region,
+        "force_virtual_addressing": not store.path_style,
+        "request_timeout": REQUEST_TIMEOUT_S,
+    }
     if store.endpoint:
         scheme, host = store.endpoint.split("://", 1)
         options |= {"endpoint_override": host, "scheme": scheme}
@@ -155,7 +162,9 @@ def presigned_get_url(uri: str, expires_s: int, now: datetime | None = None) -> 
 def hadoop_s3a_conf() -> dict[str, str]:
     """Spark settings of Hadoop's s3a connector for the store; never the keys: s3a's default
     credential chain reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the JVM's environment
-    (or falls back to an instance role), so they are in no command line, no Spark UI and no log."""
+    (or falls back to an instance role), so they are in no command line, no Spark UI and no log.
+    On a cluster, Spark itself copies the driver's two keys into the job's Hadoop configuration
+    (redacted in the UI), so the executors on the workers need no keys of their own."""
     store = get_settings().object_store
     conf = {
         "spark.hadoop.fs.s3a.path.style.access": "true" if store.path_style else "false",
@@ -164,6 +173,10 @@ def hadoop_s3a_conf() -> dict[str, str]:
     if store.endpoint:
         conf["spark.hadoop.fs.s3a.endpoint"] = store.endpoint
         conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = "false" if store.allow_http else "true"
+    # Executors on a cluster's workers upload task output through their own AWS SDK, which reads
+    # its checksum setting from its environment only: hand it to them with the job.
+    for name, value in aws_sdk_checksum_settings().items():
+        conf[f"spark.executorEnv.{name}"] = value
     return conf
 
 
@@ -246,15 +259,31 @@ class LakeStorage:
 
         return self.filesystem.get_file_info(self._path(uri)).type != fs.FileType.NotFound
 
+    def is_folder(self, uri: str) -> bool:
+        from pyarrow import fs
+
+        return self.filesystem.get_file_info(self._path(uri)).type == fs.FileType.Directory
+
     def folders(self, uri: str) -> list[str]:
         from pyarrow import fs
 
         return sorted(self._uri(i.path) for i in self._children(uri) if i.type == fs.FileType.Directory)
 
-    def files(self, uri: str, recursive: bool = False) -> list[str]:
+    def _files(self, uri: str, recursive: bool = False) -> list:
         from pyarrow import fs
 
-        return sorted(self._uri(i.path) for i in self._children(uri, recursive) if i.type == fs.FileType.File)
+        found = self._children(uri, recursive)
+        # Some stores (S3Proxy's filesystem backend) also list each folder as an object of its own
+        # name, beside the folder itself: such an entry is the folder, not a file.
+        folders = {i.path for i in found if i.type == fs.FileType.Directory}
+        return [i for i in found if i.type == fs.FileType.File and i.path not in folders]
+
+    def files(self, uri: str, recursive: bool = False) -> list[str]:
+        return sorted(self._uri(i.path) for i in self._files(uri, recursive))
+
+    def table_folders(self, uri: str) -> list[str]:
+        """The child folders of `uri` that hold a Delta table (a `_delta_log` folder), sorted."""
+        return [f for f in self.folders(uri) if self.exists(f"{f}/_delta_log")]
 
     def size(self, uri: str) -> int:
         return self.filesystem.get_file_info(self._path(uri)).size
@@ -265,14 +294,16 @@ class LakeStorage:
 
     def files_by_age(self, uri: str) -> list[str]:
         """The files directly under `uri`, newest first."""
-        from pyarrow import fs
-
-        found = [i for i in self._children(uri) if i.type == fs.FileType.File]
+        found = self._files(uri)
         return [self._uri(i.path) for i in sorted(found, key=lambda i: i.mtime, reverse=True)]
 
     def read_bytes(self, uri: str) -> bytes:
         with self.filesystem.open_input_stream(self._path(uri)) as stream:
             return stream.read()
+
+    def open_input(self, uri: str):
+        """A file for random access (what pyarrow's Parquet reader takes to read a footer first)."""
+        return self.filesystem.open_input_file(self._path(uri))
 
     def read_text(self, uri: str) -> str:
         return self.read_bytes(uri).decode("utf-8")
@@ -315,4 +346,3 @@ class LakeStorage:
 
     def delete_folder(self, uri: str) -> None:
         self.filesystem.delete_dir(self._path(uri))
-

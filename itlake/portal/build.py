@@ -1,5 +1,9 @@
 """`itlake portal build`: a static site of the released open datasets, in {lake}/open/portal/.
 
+The release folders are read and the site is written through the storage layer
+(itlake/lake/storage.py): on a lake in a bucket the site goes to the bucket too (or to `--out`, a
+local folder), ready for a static web server in front of the bucket.
+
     portal/index.html                 every released dataset, with search and filters by theme
                                       (catalogue class and item), update cycle and text
     portal/datasets/<name>.html       description, licence, quality, a preview of the first rows,
@@ -20,8 +24,7 @@ delta-rs (itlake/portal/facts.py): no JVM.
 
 from __future__ import annotations
 
-import os
-import shutil
+import posixpath
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +34,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from itlake.catalog.contracts import Contract, load_contract
 from itlake.catalog.resources import CatalogEntry, load_catalog
 from itlake.lake.paths import system_table_path, table_path
-from itlake.lake.storage import local_folder
+from itlake.lake.storage import LakeStorage
 from itlake.portal.facts import (
     Preview,
     Release,
@@ -90,8 +93,8 @@ def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB" if n >= 1e3 else f"{n} B"
 
 
-def _href(target: Path, page_folder: Path) -> str:
-    return Path(os.path.relpath(target, page_folder)).as_posix()
+def _href(target: str, page_folder: str) -> str:
+    return posixpath.relpath(target, page_folder)
 
 
 def search_text(entry: CatalogEntry, contract: Contract, theme_name: str) -> str:
@@ -110,7 +113,7 @@ def search_text(entry: CatalogEntry, contract: Contract, theme_name: str) -> str
     return " ".join(words).lower()
 
 
-def dataset_view(catalog, entry: CatalogEntry, folders: list[Path], log, quality, pages: Path) -> DatasetView:
+def dataset_view(catalog, entry: CatalogEntry, folders: list[str], log, quality, pages: str) -> DatasetView:
     contract = load_contract(entry.schema[0])
     cls = catalog.classes[entry.class_]
     item = cls.item(entry.item)
@@ -124,9 +127,9 @@ def dataset_view(catalog, entry: CatalogEntry, folders: list[Path], log, quality
         theme_name=theme_name,
         synthetic=is_synthetic(folders[-1]),
         history=release_history(entry.name, folders, log),
-        preview=preview(folders[-1] / "data.parquet", geometry),
+        preview=preview(f"{folders[-1]}/data.parquet", geometry),
         quality=quality_lines(quality, [entry.name, *sources]),
-        releases_href=_href(folders[-1].parent, pages),
+        releases_href=_href(folders[-1].rsplit("/", 1)[0], pages),
         map_layer=map_layer(folders[-1], contract),
         search_text=search_text(entry, contract, theme_name),
     )
@@ -147,31 +150,31 @@ def themes(catalog, views: list[DatasetView]) -> list[dict]:
     return out
 
 
-def _clear(folder: Path) -> None:
+def _clear(storage: LakeStorage, folder: str) -> None:
     """Remove what an earlier build wrote, so a withdrawn dataset leaves no page behind."""
-    if folder.is_dir():
-        shutil.rmtree(folder)
+    if storage.exists(folder):
+        storage.delete_folder(folder)
 
 
-def build_portal(out: Path | None = None, advance=None) -> dict:
+def build_portal(out: Path | str | None = None, advance=None) -> dict:
     """Write the site; returns the folder, the pages written and the number of datasets shown.
     `advance(1)`, when given, is called after each catalogue entry is looked at (a progress bar)."""
     catalog = load_catalog()
-    # The portal reads the release folders on this machine (a lake on object storage: not yet).
-    open_dir = local_folder(table_path("open", "releases")).parent
-    out = Path(out) if out is not None else open_dir / "portal"
-    pages = out / "datasets"
-    _clear(pages)
-    _clear(out / "static")
-    pages.mkdir(parents=True)
-    shutil.copytree(STATIC, out / "static")
-    (out / "static" / "zones.js").write_text(zones_script(), encoding="utf-8")
+    open_dir = table_path("open", "releases").rsplit("/", 1)[0]
+    out = str(out).rstrip("/") if out is not None else f"{open_dir}/portal"
+    storage = LakeStorage.for_uri(out)
+    pages = f"{out}/datasets"
+    _clear(storage, pages)
+    _clear(storage, f"{out}/static")
+    for source in sorted(p for p in STATIC.rglob("*") if p.is_file()):
+        storage.copy_in(source, f"{out}/static/{source.relative_to(STATIC).as_posix()}", replace=True)
+    storage.write_text(f"{out}/static/zones.js", zones_script())
     log = read_delta(system_table_path("publication_log"))
     quality = read_delta(system_table_path("quality_results"))
     env = environment()
     views = []
     for entry in catalog.entries:
-        folders = version_folders(open_dir / "releases" / entry.name)
+        folders = version_folders(f"{open_dir}/releases/{entry.name}")
         if folders:
             views.append(dataset_view(catalog, entry, folders, log, quality, pages))
         if advance is not None:
@@ -179,17 +182,18 @@ def build_portal(out: Path | None = None, advance=None) -> dict:
     written = []
     for view in views:
         if view.map_layer is not None:
-            (pages / f"{view.entry.name}.map.js").write_text(map_script(view.map_layer), encoding="utf-8")
-        page = pages / f"{view.entry.name}.html"
-        page.write_text(
+            storage.write_text(f"{pages}/{view.entry.name}.map.js", map_script(view.map_layer))
+        page = f"{pages}/{view.entry.name}.html"
+        storage.write_text(
+            page,
             env.get_template("dataset.html").render(
                 root="../", d=view, synthetic_text=SYNTHETIC_BANNER, title=f"{view.entry.title.en} — itlake"
             ),
-            encoding="utf-8",
         )
-        written.append(str(page))
-    index = out / "index.html"
-    index.write_text(
+        written.append(page)
+    index = f"{out}/index.html"
+    storage.write_text(
+        index,
         env.get_template("index.html").render(
             root="",
             title="itlake open data 开放数据",
@@ -197,6 +201,5 @@ def build_portal(out: Path | None = None, advance=None) -> dict:
             themes=themes(catalog, views),
             cycles=[c for c in CYCLES if any(v.entry.update_cycle == c for v in views)],
         ),
-        encoding="utf-8",
     )
-    return {"portal": str(out), "datasets": len(views), "pages": [str(index), *written]}
+    return {"portal": out, "datasets": len(views), "pages": [index, *written]}

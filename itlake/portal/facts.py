@@ -1,17 +1,19 @@
 """What the portal says about one released dataset, read from its release folders and the lake.
 
-The release history joins the version folders on disk to `_system.publication_log` (when each
+The release history joins the version folders of the lake to `_system.publication_log` (when each
 version was released, with how many rows, and how many cells were withheld); the preview is the
 first rows of the latest data.parquet; the quality lines are the latest check run of the dataset and
-of the tables it is built from. Everything is read with pyarrow and delta-rs: no JVM.
+of the tables it is built from. Everything is read with pyarrow and delta-rs through the storage
+layer (itlake/lake/storage.py), on disk or in a bucket: no JVM. Folders and files are lake paths
+(strings), never `pathlib` paths.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 
+from itlake.lake.storage import LakeStorage, is_delta_table, open_delta
 from itlake.publish.release import SYNTHETIC_BANNER
 
 PREVIEW_ROWS = 10
@@ -23,12 +25,17 @@ class Release:
     """One version of a dataset as its history table shows it."""
 
     version: int
-    folder: Path
+    folder: str  # the lake path of the version's folder
     released_at: str  # "2026-11-27 03:00 UTC"; "" when the publication log has no row for it
     rows: int
     withheld_cells: int | None
     sha256: str
     files: list[tuple[str, int]]  # (name, size in bytes) of every file of the version
+
+    @property
+    def name(self) -> str:
+        """The version's folder name, `v3`."""
+        return self.folder.rsplit("/", 1)[1]
 
 
 @dataclass(frozen=True)
@@ -42,25 +49,27 @@ class Preview:
 
 def read_delta(path: str):
     """A Delta table as pandas, or None where the lake has no such table yet."""
-    from deltalake import DeltaTable
-
-    if not (Path(path) / "_delta_log").is_dir():
+    if not is_delta_table(path):
         return None
-    return DeltaTable(path).to_pandas()
+    return open_delta(path).to_pandas()
 
 
-def version_folders(folder: Path) -> list[Path]:
+def _name(path: str) -> str:
+    return path.rsplit("/", 1)[1]
+
+
+def version_folders(folder: str) -> list[str]:
     """The v<N> folders of a dataset, oldest first (v2 before v10)."""
-    found = [p for p in folder.glob("v*") if p.is_dir() and p.name[1:].isdigit()]
-    return sorted(found, key=lambda p: int(p.name[1:]))
+    found = [p for p in LakeStorage.for_uri(folder).folders(folder) if _name(p)[1:].isdigit()]
+    return sorted((p for p in found if _name(p).startswith("v")), key=lambda p: int(_name(p)[1:]))
 
 
-def is_synthetic(folder: Path) -> bool:
+def is_synthetic(folder: str) -> bool:
     """A release made from synthetic data says so at the top of its README."""
-    return SYNTHETIC_BANNER in (folder / "README.md").read_text(encoding="utf-8")
+    return SYNTHETIC_BANNER in LakeStorage.for_uri(folder).read_text(f"{folder}/README.md")
 
 
-def release_history(name: str, folders: list[Path], log) -> list[Release]:
+def release_history(name: str, folders: list[str], log) -> list[Release]:
     """Every version on disk, newest first, with what the publication log says about it."""
     import pyarrow.parquet as pq
 
@@ -71,32 +80,38 @@ def release_history(name: str, folders: list[Path], log) -> list[Release]:
             logged[int(row.version)] = row  # a version logged twice keeps its latest row
     history = []
     for folder in reversed(folders):
-        number = int(folder.name[1:])
+        storage = LakeStorage.for_uri(folder)
+        number = int(_name(folder)[1:])
         row = logged.get(number)
+        if row is None:
+            with storage.open_input(f"{folder}/data.parquet") as parquet:
+                rows = pq.read_metadata(parquet).num_rows
         history.append(
             Release(
                 version=number,
                 folder=folder,
                 released_at=_utc_minute(row.logged_at) if row is not None else "",
-                rows=int(row.rows) if row is not None else pq.read_metadata(folder / "data.parquet").num_rows,
+                rows=int(row.rows) if row is not None else rows,
                 withheld_cells=int(row.suppressed_cells) if row is not None else None,
-                sha256=(folder / "data.sha256").read_text(encoding="utf-8").strip(),
-                files=sorted((p.name, p.stat().st_size) for p in folder.iterdir() if p.is_file()),
+                sha256=storage.read_text(f"{folder}/data.sha256").strip(),
+                files=sorted((_name(f), storage.size(f)) for f in storage.files(folder)),
             )
         )
     return history
 
 
-def preview(parquet: Path, geometry_columns: list[str], limit: int = PREVIEW_ROWS) -> Preview:
+def preview(parquet: str, geometry_columns: list[str], limit: int = PREVIEW_ROWS) -> Preview:
     """The first `limit` rows of a release file, as text the way data.csv writes it."""
     import pyarrow.parquet as pq
 
-    handle = pq.ParquetFile(parquet)
-    columns = handle.schema_arrow.names
-    first = next(handle.iter_batches(batch_size=limit), None)
+    with LakeStorage.for_uri(str(parquet)).open_input(str(parquet)) as source:
+        handle = pq.ParquetFile(source)
+        columns = handle.schema_arrow.names
+        first = next(handle.iter_batches(batch_size=limit), None)
+        total = handle.metadata.num_rows
     records = first.to_pylist()[:limit] if first is not None else []
     rows = [[_cell(record[c], c in geometry_columns) for c in columns] for record in records]
-    return Preview(columns=columns, rows=rows, total_rows=handle.metadata.num_rows)
+    return Preview(columns=columns, rows=rows, total_rows=total)
 
 
 def _cell(value, geometry: bool) -> str | None:

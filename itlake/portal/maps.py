@@ -14,7 +14,8 @@ JSON, so the maps work under `itlake serve`, any web server, or straight from th
 from __future__ import annotations
 
 import json
-from pathlib import Path
+
+from itlake.lake.storage import LakeStorage
 
 MAP_FEATURE_LIMIT = 5000
 MAX_CATEGORIES = 8
@@ -59,14 +60,16 @@ def category_column(contract, features: list[dict]) -> str | None:
     return None
 
 
-def map_layer(folder: Path, contract) -> dict | None:
-    """What the map of the release in `folder` draws, or None where the data has no place."""
+def map_layer(folder: str, contract) -> dict | None:
+    """What the map of the release in `folder` (a lake path) draws, or None where the data has no place."""
     import pyarrow.parquet as pq
 
+    folder = str(folder)
+    storage = LakeStorage.for_uri(folder)
     if any(c.geometry is not None for c in contract.columns):
-        if not (folder / "data.geojson").is_file():  # releases made before GeoJSON was written
+        if not storage.exists(f"{folder}/data.geojson"):  # releases made before GeoJSON was written
             return None
-        collection = json.loads((folder / "data.geojson").read_text(encoding="utf-8"))
+        collection = json.loads(storage.read_text(f"{folder}/data.geojson"))
         features = [f for f in collection["features"] if f.get("geometry")]
         shown = features[:MAP_FEATURE_LIMIT]
         return {
@@ -75,11 +78,13 @@ def map_layer(folder: Path, contract) -> dict | None:
             "total": len(features),
             "features": {"type": "FeatureCollection", "features": shown},
         }
-    measure = zone_measure(contract, pq.read_schema(folder / "data.parquet").names)
-    if measure is None:
-        return None
-    zone, value, how = measure
-    frame = pq.read_table(folder / "data.parquet", columns=[zone, value]).to_pandas()
+    with storage.open_input(f"{folder}/data.parquet") as source:
+        data = pq.ParquetFile(source)
+        measure = zone_measure(contract, data.schema_arrow.names)
+        if measure is None:
+            return None
+        zone, value, how = measure
+        frame = data.read(columns=[zone, value]).to_pandas()
     return {"kind": "zones", "zone": zone, "value": value, "how": how, "values": zone_values(frame, *measure)}
 
 

@@ -28,6 +28,7 @@ masked.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -333,26 +334,37 @@ def scan_documents(documents: dict[str, bytes]) -> ScanReport:
     return report
 
 
-def tree_files(root: Path) -> list[Path]:
-    """The files `scan_tree` reads under `root`."""
+def tree_files(root) -> list[str]:
+    """The files `scan_tree` reads under `root` (a folder on disk or a lake path in a bucket)."""
+    from itlake.lake.storage import LakeStorage
+
+    root = str(root)
+    files = LakeStorage.for_uri(root).files(root, recursive=True)
     # Hadoop's hidden `.<file>.crc` files hold CRC32 sums of their sibling, nothing else.
-    files = (p for p in Path(root).rglob("*") if p.is_file())
-    return sorted(p for p in files if not (p.name.startswith(".") and p.suffix == ".crc"))
+    return [f for f in files if not (posixpath.basename(f).startswith(".") and f.endswith(".crc"))]
 
 
-def scan_tree(
-    root: Path, *, relative_to: Path | None = None, advance: Callable[[int], None] | None = None
-) -> ScanReport:
-    """Every file under `root`; findings name files relative to `relative_to` (default `root`).
-    `advance(n)` is called after each folder with the number of its files (a progress bar)."""
-    root = Path(root)
-    base = relative_to or root
-    by_folder: dict[Path, list[Path]] = {}
+def scan_tree(root, *, relative_to=None, advance: Callable[[int], None] | None = None) -> ScanReport:
+    """Every file under `root`, on disk or in a bucket (through the storage layer); findings name
+    files relative to `relative_to` (default `root`). `advance(n)` is called after each folder with
+    the number of its files (a progress bar)."""
+    from itlake.lake.storage import LakeStorage
+
+    root = str(root)
+    base = str(relative_to or root)
+    storage = LakeStorage.for_uri(root)
+    by_folder: dict[str, list[str]] = {}
     for path in tree_files(root):
-        by_folder.setdefault(path.parent, []).append(path)
+        by_folder.setdefault(posixpath.dirname(path), []).append(path)
     report = ScanReport()
     for paths in by_folder.values():  # one folder in memory at a time
-        report.add(scan_documents({p.relative_to(base).as_posix(): p.read_bytes() for p in paths}))
+        documents = {}
+        for path in paths:
+            # A file listed but gone when read was deleted meanwhile (VACUUM), or was a store's
+            # listing of an empty folder (S3Proxy's filesystem backend lists them as objects).
+            with contextlib.suppress(FileNotFoundError):
+                documents[posixpath.relpath(path, base)] = storage.read_bytes(path)
+        report.add(scan_documents(documents))
         if advance is not None:
             advance(len(paths))
     return report

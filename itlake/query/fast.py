@@ -11,7 +11,12 @@ from the log (not from folder names), and fills columns that older files lack wi
 What this path cannot read it refuses, naming the feature: deletion vectors (the files still hold
 deleted rows), column mapping (the files' column names are not the table's; read naively every
 value is NULL), and any other reader feature not listed in FAST_READER_FEATURES. Such tables read
-correctly with `--engine spark`. Local lakes only: DuckDB here has no s3a filesystem.
+correctly with `--engine spark`.
+
+A lake in a bucket (s3a://) is read the same way: deltalake gets the store's settings from the
+storage layer (itlake/lake/storage.py), and DuckDB reads the Parquet files through that layer's
+pyarrow S3 filesystem, handed to it as an fsspec filesystem (DuckDB's own S3 reader is an extension
+it would download at run time). The keys come from the environment, as for every other client.
 """
 
 from __future__ import annotations
@@ -108,11 +113,12 @@ def check_readable(table) -> None:
 
 def open_snapshot(ref: TableRef, travel: TimeTravel):
     """The deltalake table at the snapshot asked for, checked readable."""
-    from deltalake import DeltaTable
     from deltalake.exceptions import DeltaError, DeltaProtocolError, TableNotFoundError
 
+    from itlake.lake.storage import open_delta
+
     try:
-        table = DeltaTable(ref.path)
+        table = open_delta(ref.path)
         if travel.version is not None:
             latest = table.version()
             if travel.version > latest:
@@ -141,18 +147,21 @@ def open_snapshot(ref: TableRef, travel: TimeTravel):
     return table
 
 
-def _local_path(uri: str) -> str:
+def _file_path(uri: str) -> str:
+    """A path DuckDB reads: a local path, or s3://bucket/key through the registered filesystem."""
     if uri.startswith("file:"):
         return unquote(urlparse(uri).path)
+    if uri.startswith(("s3://", "s3a://")):
+        return "s3://" + unquote(uri.split("://", 1)[1])
     if "://" in uri:
-        raise QueryError(f"the fast engine reads local lakes only, not {uri}; use --engine spark")
+        raise QueryError(f"the fast engine reads lakes on disk or in an S3 bucket, not {uri}")
     return uri
 
 
 def _data_file(base: str, path: str) -> str:
-    """The local file of an add action: its path is a URI, relative to the table or absolute."""
+    """The file of an add action: its path is a URI, relative to the table or absolute."""
     if "://" in path or path.startswith("file:"):
-        return _local_path(path)
+        return _file_path(path)
     return f"{base}/{unquote(path)}"
 
 
@@ -164,7 +173,7 @@ def view_sql(table, con) -> str:
     partition_columns = list(table.metadata().partition_columns)
     actions = pa.table(table.get_add_actions(flatten=False))
     by_partition: dict[tuple, list[str]] = defaultdict(list)
-    base = _local_path(table.table_uri).rstrip("/")
+    base = _file_path(table.table_uri).rstrip("/")
     parts = actions.column("partition").to_pylist() if partition_columns else [{}] * actions.num_rows
     for path, values in zip(actions.column("path").to_pylist(), parts, strict=True):
         key = tuple((values or {}).get(c) for c in partition_columns)
@@ -220,9 +229,24 @@ class FastEngine:
         # the same table (by its id, which a re-created table does not share) at the same version
         # reuses the view instead of listing its files and reading their footers again.
         self.views: dict[str, tuple[str, str, int]] = {}
+        self.bucket_reader = False
+
+    def read_buckets(self) -> None:
+        """Let DuckDB read s3:// files through the storage layer's S3 filesystem (once)."""
+        if not self.bucket_reader:
+            from fsspec.implementations.arrow import ArrowFSWrapper
+
+            from itlake.lake.storage import s3_filesystem
+
+            self.con.register_filesystem(ArrowFSWrapper(s3_filesystem()))
+            self.bucket_reader = True
 
     def run(self, query: ResolvedQuery, travel: TimeTravel) -> pa.Table:
+        from itlake.lake.storage import is_remote
+
         started = time.perf_counter()
+        if any(is_remote(ref.path) for ref in query.tables):
+            self.read_buckets()
         for ref in query.tables:
             table = open_snapshot(ref, travel)
             snapshot = (table.table_uri, table.metadata().id, table.version())

@@ -25,7 +25,6 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from itlake.lake.paths import LAYERS, table_path
 
@@ -89,21 +88,17 @@ class ResolvedQuery:
         return message
 
 
-def _is_local(root: str) -> bool:
-    return "://" not in root or root.startswith("file://")
-
-
 def lake_tables(root: str) -> dict[str, str]:
-    """`layer.name` -> path of every Delta table under a local lake root."""
-    base = Path(root.removeprefix("file://"))
+    """`layer.name` -> path of every Delta table under a lake root, on disk or in a bucket."""
+    from itlake.lake.storage import LakeStorage
+
+    storage = LakeStorage.for_uri(root)
     found: dict[str, str] = {}
     for layer in QUERY_LAYERS:
-        folder = base / layer
-        if not folder.is_dir():
-            continue
-        for child in sorted(folder.iterdir()):
-            if _TABLE_DIR.match(child.name) and (child / "_delta_log").is_dir():
-                found[f"{layer}.{child.name}"] = str(child)
+        for folder in storage.table_folders(f"{root}/{layer}"):
+            name = folder.rsplit("/", 1)[1]
+            if _TABLE_DIR.match(name):
+                found[f"{layer}.{name}"] = table_path(layer, name, root)
     return found
 
 
@@ -114,8 +109,7 @@ class Namer:
         from itlake.config import get_settings
 
         self.root = (root or get_settings().lake_root).rstrip("/")
-        self.local = _is_local(self.root)
-        self.tables = lake_tables(self.root) if self.local else {}
+        self.tables = lake_tables(self.root)
         self._catalog = None
 
     @property
@@ -127,12 +121,10 @@ class Namer:
         return self._catalog
 
     def ref(self, layer: str, name: str) -> TableRef | None:
-        """The table `layer.name` if the lake has it (any table, when the lake is remote)."""
+        """The table `layer.name` if the lake has it."""
         label = f"{layer.lower()}.{name.lower()}"
         if label in self.tables:
             return TableRef(layer.lower(), name.lower(), self.tables[label])
-        if not self.local and _TABLE_DIR.match(name.lower()):
-            return TableRef(layer.lower(), name.lower(), table_path(layer.lower(), name.lower(), self.root))
         return None
 
     def by_code(self, code: str, part: str | None, written: str) -> TableRef:
