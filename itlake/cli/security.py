@@ -65,6 +65,7 @@ def scan(
     from itlake.catalog.resources import load_catalog
     from itlake.cli.progress import progress
     from itlake.config import get_settings
+    from itlake.lake.root import default_lake
     from itlake.privacy.pii_scan import ScanReport, scan_bytes, scan_tree, tree_files
     from itlake.privacy.security_scan import scan_lake, scan_steps
 
@@ -73,7 +74,7 @@ def scan(
     except ValueError:
         usage_error(f"--date: expected YYYY-MM-DD, got {logical_date!r}")
     settings = get_settings()
-    lake = Path(settings.lake_root).resolve()
+    lake = Path(default_lake().root).resolve()
     targets = [p.resolve() for p in paths] if paths else shared_folders()
     missing = [str(t) for t in targets if not t.exists()]
     if missing:
