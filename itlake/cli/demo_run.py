@@ -4,11 +4,12 @@
 
 It starts the warm engine (itlake/lake/engine.py) unless one answers already, so that every task
 attaches to it instead of starting a JVM; generates the city into ./demo-city (the inbox);
-migrates Airflow's SQLite database; runs each DAG with `airflow dags test` for the demo date (the
-three ingest families, gold, publish, MaaS, the lake's maintenance, then the catalogue), showing DAG i of N,
-the task running and the elapsed time; then prints every lake table with its row count, the
-ledger, the quality status and where the outputs are, and the total time. The engine it started
-is stopped at the end, also after a failure. Each DAG's log is kept in .airflow/demo-logs/.
+migrates Airflow's SQLite database; runs each DAG as `airflow dags test` does, all in one process
+(itlake/orchestration/dag_runs.py), for the demo date (the three ingest families, gold, publish,
+MaaS, the lake's maintenance, then the catalogue), showing DAG i of N, the task running and the elapsed
+time; then prints every lake table with its row count, the ledger, the quality status and where
+the outputs are, and the total time. The engine it started is stopped at the end, also after a
+failure. Each DAG's log is kept in .airflow/demo-logs/.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from itlake.orchestration.dag_runs import MARK
 from itlake.orchestration.runner import RESULT_PREFIX
 
 
@@ -76,9 +78,9 @@ def airflow(*args: str, log: Path, on_line=None) -> int:
     return process.returncode
 
 
-def dag_succeeded(log: Path, returncode: int) -> bool:
+def dag_succeeded(log: Path, state: str) -> bool:
     text = log.read_text(errors="replace")
-    return returncode == 0 and "state=success" in text and "state=failed" not in text
+    return state == "success" and "state=success" in text and "state=failed" not in text
 
 
 @contextlib.contextmanager
@@ -159,35 +161,69 @@ def run(
             raise typer.Exit(_fail("airflow db migrate", logs / "db-migrate.log"))
     dags = [dag_id for dag_id, part in DAGS if only in (None, part)]
     with warm_engine(use_engine):
-        for number, dag_id in enumerate(dags, start=1):
-            _run_dag(dag_id, number, len(dags), day, logs, started)
+        _run_dags(dags, day, logs, started)
         print_summary()
     console.print(f"\nDemo finished in {time.monotonic() - started:.0f} s.")
 
 
-def _run_dag(dag_id: str, number: int, total: int, day: str, logs: Path, started: float) -> None:
-    """`airflow dags test` one DAG, with a status line: DAG i of N, the task running, the time."""
-    step = time.monotonic()
-    log = logs / f"{dag_id}.log"
-    rows = [0]
-    with console.status("") as line:
+def _run_dags(
+    dags: list[str], day: str, logs: Path, started: float, runner: str = "itlake.orchestration.dag_runs"
+) -> None:
+    """Every DAG in one process (`runner`, itlake/orchestration/dag_runs.py: each as `airflow dags
+    test` runs it), each DAG's output in its own log, with a status line: DAG i of N, the task
+    running, the elapsed time."""
+    from itlake.config import process_environment
 
-        def on_line(text: str) -> None:
-            task = TASK_STARTED.search(text)
+    total = len(dags)
+    # Lines outside a DAG (the process starting and ending) go to dag-runs.log.
+    log = between = logs / "dag-runs.log"
+    handle = log.open("w")
+
+    def elapsed() -> str:
+        return f"{time.monotonic() - started:.0f} s elapsed"
+
+    number, step, rows, state = 0, 0.0, 0, "start"
+    command = [sys.executable, "-m", runner, day, *dags]
+    env = process_environment({"PYTHONUNBUFFERED": "1"})
+    with (
+        console.status("") as line,
+        subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", env=env
+        ) as process,
+    ):
+        for text in process.stdout:
+            if text.startswith(MARK):
+                dag_id, state = text[len(MARK) :].split()
+                if state == "start":
+                    handle.close()
+                    number, step, rows = number + 1, time.monotonic(), 0
+                    log = logs / f"{dag_id}.log"
+                    handle = log.open("w")
+                    line.update(f"DAG {number}/{total} {dag_id}: starting ({elapsed()})")
+                    continue
+                handle.close()
+                handle = between.open("a")
+                if not dag_succeeded(log, state):
+                    process.terminate()  # a DAG that reported success but logged a failed task
+                    break
+                written = f", {rows:,} rows" if rows else ""
+                console.print(
+                    f"[green]✓[/] DAG {number}/{total} {dag_id} ({time.monotonic() - step:.0f} s{written})"
+                )
+                continue
+            handle.write(text)
             if RESULT_PREFIX in text:
                 result = json.loads(text.split(RESULT_PREFIX, 1)[1])
                 written = result.get("rows", result.get("rows_promoted"))
-                rows[0] += written if isinstance(written, int) else 0
-            if task:
-                elapsed = time.monotonic() - started
-                line.update(f"DAG {number}/{total} {dag_id}: {task.group(1)} ({elapsed:.0f} s elapsed)")
-
-        on_line(f"task_id=starting {day}")
-        code = airflow("dags", "test", dag_id, day, log=log, on_line=on_line)
-    if not dag_succeeded(log, code):
-        raise typer.Exit(_fail(f"DAG {dag_id}", log))
-    written = f", {rows[0]:,} rows" if rows[0] else ""
-    console.print(f"[green]✓[/] DAG {number}/{total} {dag_id} ({time.monotonic() - step:.0f} s{written})")
+                rows += written if isinstance(written, int) else 0
+            task = TASK_STARTED.search(text)
+            if task and number:
+                line.update(f"DAG {number}/{total} {dags[number - 1]}: {task.group(1)} ({elapsed()})")
+        process.wait()
+    handle.close()
+    if process.returncode != 0 or (number and not dag_succeeded(log, state)):
+        what = f"DAG {dags[number - 1]}" if number else "starting the DAG runs"
+        raise typer.Exit(_fail(what, log))
 
 
 def _fail(what: str, log: Path) -> int:
