@@ -266,8 +266,9 @@ def restored_after(*names: str) -> Iterator[None]:
 
 @contextlib.contextmanager
 def using_lake(root) -> Iterator[Path]:
-    """Point the settings at the lake folder `root` for the duration, then back at the one before
-    (the settings are cached, so the cache is cleared both ways)."""
+    """Point the settings, and so the processes started meanwhile, at the lake folder `root` for the
+    duration, then back at the one before (the settings are cached, so the cache is cleared both
+    ways). Within one process `itlake.lake.root.use_lake` does this without the environment."""
     before = os.environ.get("ITLAKE_LAKE_ROOT")
     os.environ["ITLAKE_LAKE_ROOT"] = str(root)
     get_settings.cache_clear()

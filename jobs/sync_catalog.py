@@ -10,8 +10,9 @@ from itlake.orchestration.runner import main
 
 def body(spark, args) -> dict:
     from itlake.ingest.pipeline import sync_catalog
+    from itlake.lake.root import default_lake
 
-    return sync_catalog(spark)
+    return sync_catalog(spark, default_lake())
 
 
 if __name__ == "__main__":

@@ -1,15 +1,22 @@
-"""Shared fixtures: one local Spark session for the whole run, and a fresh lake per test."""
+"""Shared fixtures: one local Spark session for the whole run, and a fresh lake per test.
+
+A test's lake is a `Lake` (itlake/lake/root.py) made the process's lake for the test with
+`use_lake`: nothing is written to the environment and no cached setting is cleared.
+"""
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from itlake.config import get_settings
+from itlake.lake.root import Lake, use_lake
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -17,15 +24,18 @@ FIXTURES = REPO / "tests" / "fixtures"
 os.environ.setdefault("ITLAKE_SPARK_MASTER", "local[2]")
 os.environ.setdefault("ITLAKE_SHUFFLE_PARTITIONS", "2")
 os.environ.setdefault("ITLAKE_DRIVER_MEMORY", "2g")
+# The lake of the tests that make none of their own, and of the processes tests start: a temporary
+# folder, never ./lake of the checkout. Set here, before any setting is read.
+if "ITLAKE_LAKE_ROOT" not in os.environ:
+    os.environ["ITLAKE_LAKE_ROOT"] = tempfile.mkdtemp(prefix="itlake-tests-lake-")
+    atexit.register(shutil.rmtree, os.environ["ITLAKE_LAKE_ROOT"], True)
 
 
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory):
+def spark():
     """A session-scoped local[2] Spark session with Delta, UI off."""
     from itlake.lake.session import get_spark
 
-    os.environ.setdefault("ITLAKE_LAKE_ROOT", str(tmp_path_factory.mktemp("lake")))
-    get_settings.cache_clear()
     session = get_spark("itlake-tests")
     yield session
     session.stop()
@@ -34,13 +44,12 @@ def spark(tmp_path_factory):
 
 
 @pytest.fixture
-def lake(tmp_path, monkeypatch):
-    """A fresh, empty lake root for one test; returns its path."""
+def lake(tmp_path):
+    """A fresh, empty lake for one test, the process's lake while it runs; returns its folder (code
+    that is handed a lake gets `Lake(lake)`)."""
     root = tmp_path / "lake"
-    monkeypatch.setenv("ITLAKE_LAKE_ROOT", str(root))
-    get_settings.cache_clear()
-    yield root
-    get_settings.cache_clear()
+    with use_lake(Lake(root)):
+        yield root
 
 
 @pytest.fixture

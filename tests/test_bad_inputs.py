@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from itlake.config import get_settings
+from itlake.lake.root import use_lake
 from tools.reliability import CORPUS, format_table, load_cases, run_corpus
 
 _, _, CASES = load_cases()
@@ -42,13 +42,8 @@ ISSUE_BULLETS = [
 def results(spark, tmp_path_factory):
     """Every case, run once in a fresh lake shared by the module; {case id: CaseResult}."""
     lake = tmp_path_factory.mktemp("bad-inputs-lake")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ITLAKE_LAKE_ROOT", str(lake))
-        get_settings.cache_clear()
-        try:
-            ran = run_corpus(spark, CORPUS / "cases.yaml")
-        finally:
-            get_settings.cache_clear()
+    with use_lake(lake):
+        ran = run_corpus(spark, CORPUS / "cases.yaml")
     print("\n" + format_table(ran))
     return {r.case.id: r for r in ran}
 

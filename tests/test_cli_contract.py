@@ -20,7 +20,7 @@ from deltalake import write_deltalake
 from typer.testing import CliRunner
 
 from itlake.cli import app
-from itlake.config import using_lake
+from itlake.lake.root import use_lake
 
 ROOT = Path(__file__).resolve().parents[1]
 # Every command that prints a report, and the ones that do not (a server, the whole demo, and
@@ -69,7 +69,7 @@ def invoke(*args: str, lake: Path | None = None):
     runner = CliRunner()
     if lake is None:
         return runner.invoke(app, list(args), env={"COLUMNS": "200"})
-    with using_lake(lake):
+    with use_lake(lake):
         return runner.invoke(app, list(args), env={"COLUMNS": "200"})
 
 

@@ -24,6 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from itlake.config import get_settings
+from itlake.lake.root import use_lake
 from itlake.privacy.pseudonyms import pseudonym
 
 REPO = Path(__file__).resolve().parents[1]
@@ -190,12 +191,9 @@ def demo_lake(spark, tmp_path_factory):
     for feed, file in files.items():
         with open(base / "inbox" / file.path, encoding=file.encoding, newline="") as handle:
             raw[feed] = list(csv.DictReader(handle))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ITLAKE_LAKE_ROOT", str(base / "lake"))
-        get_settings.cache_clear()
+    with use_lake(base / "lake"):
         ingest_and_build(spark, {feed: base / "inbox" / f.path for feed, f in files.items()}, DEMO_DAY)
         yield base / "lake", raw, manifest.dirt
-    get_settings.cache_clear()
 
 
 def taxi_case(rows: list[dict], dirt) -> tuple[str, list[tuple]]:

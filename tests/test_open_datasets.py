@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from itlake.catalog.contracts import load_contract, load_contracts
-from itlake.config import DEMO_PSEUDONYM_KEY, using_lake
+from itlake.config import DEMO_PSEUDONYM_KEY
+from itlake.lake.root import use_lake
 
 DAY = date(2026, 11, 27)
 K = 3
@@ -337,7 +338,7 @@ def released(spark, tmp_path_factory):
     from itlake.lake.paths import table_path
     from itlake.publish.flow import publish
 
-    with using_lake(tmp_path_factory.mktemp("open-datasets") / "lake"):
+    with use_lake(tmp_path_factory.mktemp("open-datasets") / "lake"):
         for name, rows in SOURCES.items():
             contract = load_contract(name)
             append(

@@ -20,7 +20,7 @@ import pytest
 
 from itlake.catalog.contracts import load_contract
 from itlake.catalog.resources import load_catalog
-from itlake.config import using_lake
+from itlake.lake.root import use_lake
 from itlake.publish.release import Publication, licence_text, release_dcat, write_release
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -104,7 +104,7 @@ def site(tmp_path_factory):
     from itlake.sharing.server import BackgroundServer, create_app
 
     lake = tmp_path_factory.mktemp("portal") / "lake"
-    with using_lake(lake):
+    with use_lake(lake):
         catalog = load_catalog()
         log = []
         for name, frame, synthetic, withheld, at in (

@@ -18,7 +18,8 @@ import pytest
 
 from itlake.catalog.contracts import Contract, load_contract, load_contracts
 from itlake.catalog.resources import load_catalog
-from itlake.config import DEMO_PSEUDONYM_KEY, get_settings, using_lake
+from itlake.config import DEMO_PSEUDONYM_KEY, get_settings
+from itlake.lake.root import use_lake
 from itlake.publish.datasets import DATASET_NAMES, releasable, source_tables
 from itlake.publish.gate import PublicationRefused, check_release
 
@@ -128,7 +129,7 @@ def released(spark, tmp_path_factory):
     from itlake.lake.system import LedgerRow, record_ledger
     from itlake.publish.flow import publish
 
-    with using_lake(tmp_path_factory.mktemp("publish") / "lake"):
+    with use_lake(tmp_path_factory.mktemp("publish") / "lake"):
         for name, rows in (
             ("taxi_gps", gps_rows()),
             ("taxi_trip", trip_rows()),

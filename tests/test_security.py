@@ -26,7 +26,8 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from itlake.config import DEMO_PSEUDONYM_KEY, get_settings, using_lake
+from itlake.config import DEMO_PSEUDONYM_KEY, get_settings
+from itlake.lake.root import use_lake
 from itlake.privacy.pii_scan import scan_bytes, scan_documents, scan_tree
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,7 +51,7 @@ def site(spark, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("security")
     lake = root / "lake"
-    with using_lake(lake):
+    with use_lake(lake):
         for name, rows in (("taxi_trip", trip_rows()), ("road_network", road_rows())):
             contract = load_contract(name)
             append(

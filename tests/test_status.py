@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from itlake.catalog.resources import load_catalog
 from itlake.lake.delta import overwrite
 from itlake.lake.paths import table_path
+from itlake.lake.root import Lake
 from itlake.lake.status import freshness
 from itlake.lake.system import LedgerRow, record_ledger, record_quality
 
@@ -79,7 +80,7 @@ def test_status_shows_updates_staleness_failures_quality_and_rows(spark, lake):
     overwrite(spark.createDataFrame([(1,), (2,)], "trip_id INT"), table_path("gold", "taxi_trip"))
 
     now = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
-    status = {s.name: s for s in resource_status(now=now)}
+    status = {s.name: s for s in resource_status(Lake(lake), now=now)}
     waybill = status["waybill"]
     assert (waybill.code, waybill.rows, waybill.last_update, waybill.freshness, waybill.last_status) == (
         "04.01.001",
@@ -104,7 +105,7 @@ def test_status_shows_updates_staleness_failures_quality_and_rows(spark, lake):
     assert status["port_throughput"].freshness == "STALE (never updated)"
     assert len(status) == len(load_catalog().entries)
 
-    tables = {(r["layer"], r["name"]): r for r in lake_tables(spark, now=trip.last_update)}
+    tables = {(r["layer"], r["name"]): r for r in lake_tables(spark, Lake(lake), now=trip.last_update)}
     assert tables[("silver", "waybill")]["rows"] == 3
     assert tables[("silver", "waybill")]["freshness"] == "fresh"
     # Spark's history stamps a commit with its file's time, delta-rs with the commit's own: close.
@@ -131,7 +132,7 @@ def test_a_failed_task_shows_in_status(lake):
         "exception": RuntimeError("job ingest failed (exit 137)"),
     }
     record_failure(context)
-    status = {s.name: s for s in resource_status(now=datetime(2026, 11, 27, 12, tzinfo=UTC))}
+    status = {s.name: s for s in resource_status(Lake(lake), now=datetime(2026, 11, 27, 12, tzinfo=UTC))}
     waybill = status["waybill"]
     assert (waybill.last_status, waybill.problem) == ("failed", True)
     assert waybill.last_message == (

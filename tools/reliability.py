@@ -29,9 +29,10 @@ from pathlib import Path
 
 import yaml
 
-from itlake.config import REPO_ROOT, get_settings
+from itlake.lake.root import default_lake, use_lake
 
-CORPUS = REPO_ROOT / "tests" / "fixtures" / "bad"
+# The corpus lives with the tests of the checkout this tool runs from.
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "bad"
 OUTCOMES = ("refused", "batch_refused", "promoted")
 
 
@@ -122,7 +123,7 @@ def run_case(spark, case: Case, logical_date: date) -> CaseResult:
     from itlake.lake.system import read_system
 
     result = CaseResult(case)
-    root = Path(get_settings().lake_root)
+    root = Path(default_lake().root)
     entry = load_catalog().get(case.feed)
     entry = entry.model_copy(update=case.declared) if case.declared else entry
     contracts = get_feed(entry.feed).contracts
@@ -287,13 +288,13 @@ def _print_progress(result: CaseResult) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the corpus in a fresh temporary lake; exit 1 unless every case passed and no row was lost."""
-    from itlake.config import export_to_process, using_lake
+    from itlake.config import export_to_process
     from itlake.lake.session import get_spark
 
     args = sys.argv[1:] if argv is None else argv
     manifest = Path(args[0]) if args else CORPUS / "cases.yaml"
     export_to_process({"ITLAKE_SHUFFLE_PARTITIONS": "2"}, keep_set=True)
-    with tempfile.TemporaryDirectory(prefix="itlake-reliability-") as lake, using_lake(lake):
+    with tempfile.TemporaryDirectory(prefix="itlake-reliability-") as lake, use_lake(lake):
         spark = get_spark("itlake-reliability")
         try:
             results = run_corpus(spark, manifest, _print_progress)

@@ -88,9 +88,10 @@ console = Console()
 def tables(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Every Delta table in the lake with its row count, version, last update and freshness."""
     from itlake.lake.report import lake_tables
+    from itlake.lake.root import default_lake
     from itlake.lake.session import get_spark
 
-    rows = lake_tables(get_spark("itlake-cli-tables"))
+    rows = lake_tables(get_spark("itlake-cli-tables"), default_lake())
     if as_json:
         print_json(rows)
         return

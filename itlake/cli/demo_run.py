@@ -235,12 +235,13 @@ def _fail(what: str, log: Path) -> int:
 def print_summary() -> None:
     from itlake.config import get_settings
     from itlake.lake.report import lake_tables, ledger_summary, quality_status
+    from itlake.lake.root import default_lake
     from itlake.lake.session import get_spark
 
     spark = get_spark("itlake-demo-summary")
     quality = quality_status(spark)
     tables = Table("layer", "table", "rows", "quality", title="lake tables")
-    for row in lake_tables(spark):
+    for row in lake_tables(spark, default_lake()):
         checked = row["layer"] in ("silver", "gold", "open")
         tables.add_row(
             row["layer"], row["name"], f"{row['rows']:,}", quality.get(row["name"], "") if checked else ""

@@ -73,6 +73,7 @@ def scan(
     from itlake.catalog.resources import load_catalog
     from itlake.cli.progress import progress
     from itlake.config import get_settings
+    from itlake.lake.root import default_lake
     from itlake.lake.storage import LakeStorage, is_remote
     from itlake.privacy.pii_scan import ScanReport, scan_bytes, scan_tree, tree_files
     from itlake.privacy.security_scan import scan_lake, scan_steps
@@ -82,7 +83,7 @@ def scan(
     except ValueError:
         usage_error(f"--date: expected YYYY-MM-DD, got {logical_date!r}")
     settings = get_settings()
-    root = settings.lake_root.rstrip("/")
+    root = default_lake().root.rstrip("/")
     lake = root if is_remote(root) else str(Path(root).resolve())
     targets = [str(p.resolve()) for p in paths] if paths else shared_folders()
     storage = LakeStorage.for_uri(lake)

@@ -16,7 +16,7 @@ def serve(
     /catalog.jsonld and /catalog.ttl, and Delta Sharing at /delta-sharing."""
     import uvicorn
 
-    from itlake.config import get_settings
+    from itlake.lake.root import default_lake
     from itlake.sharing.recipients import recipients_path
     from itlake.sharing.server import create_app
 
@@ -25,6 +25,6 @@ def serve(
         f"Portal:        http://{host}:{port}/portal/\n"
         f"DCAT:          http://{host}:{port}/catalog.jsonld  and  /catalog.ttl\n"
         f"Delta Sharing: http://{host}:{port}/delta-sharing  (recipients: {recipients_path()})\n"
-        f"Lake:          {get_settings().lake_root}"
+        f"Lake:          {default_lake().root}"
     )
     uvicorn.run(app, host=host, port=port, log_level="info")

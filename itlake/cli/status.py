@@ -24,13 +24,14 @@ def status(
     ),
 ) -> None:
     """Every catalogue resource: last successful update, freshness, last ledger status, quality, rows."""
+    from itlake.lake.root import default_lake
     from itlake.lake.status import resource_status
 
     try:
         at = datetime.fromisoformat(now) if now else None
     except ValueError:
         raise typer.BadParameter(f"expected an ISO 8601 time, got {now!r}", param_hint="--now") from None
-    rows = resource_status(now=at)
+    rows = resource_status(default_lake(), now=at)
     stale = [r for r in rows if r.stale]
     if as_json:
         print_json([r.as_json() for r in rows])

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from itlake.config import get_settings
+from itlake.lake.root import Lake
 
 
 def inbox_files(feed: str, logical_date: date) -> list[Path]:
@@ -58,18 +59,16 @@ def ingest_resource(spark, code_or_name: str, logical_date: date, files: list[st
     return ingest_planned(spark, entry, work, logical_date)
 
 
-def sync_catalog(spark) -> dict:
-    """Write `_system.catalog` and `_system/dcat.jsonld` (synthetic data marked as such)."""
+def sync_catalog(spark, lake: Lake) -> dict:
+    """Write `_system.catalog` and `_system/dcat.jsonld` of `lake` (synthetic data marked as such)."""
     from itlake.catalog.dcat import to_dcat
     from itlake.catalog.resources import load_catalog
-    from itlake.lake.paths import system_table_path
-    from itlake.lake.storage import LakeStorage
     from itlake.lake.system import synthetic_codes, write_catalog_table
 
     catalog = load_catalog()
-    count = write_catalog_table(spark, catalog)
-    target = system_table_path("dcat.jsonld")
-    synthetic = synthetic_codes(spark, catalog)
+    count = write_catalog_table(spark, catalog, lake)
+    target = lake.system_table("dcat.jsonld")
+    synthetic = synthetic_codes(spark, catalog, lake)
     dcat = to_dcat(catalog, synthetic_codes=synthetic)
-    LakeStorage.for_uri(target).write_text(target, json.dumps(dcat, ensure_ascii=False, indent=2))
+    lake.storage().write_text(target, json.dumps(dcat, ensure_ascii=False, indent=2))
     return {"entries": count, "dcat": target, "synthetic": sorted(synthetic)}

@@ -1,20 +1,25 @@
-"""Where each table lives: `{lake_root}/{layer}/{name}`, the same on a local folder or s3a://."""
+"""Where each table lives: `{lake_root}/{layer}/{name}`, the same on a local folder or s3a://.
+
+`Lake.table` (itlake/lake/root.py) is the way in for code that is handed its lake; these functions
+serve callers that hold a root, a `Lake`, or nothing (then the default lake, see `default_lake`).
+"""
 
 from __future__ import annotations
 
-from itlake.config import get_settings
-
-LAYERS = ("landing", "bronze", "silver", "quarantine", "gold", "open", "_system")
+from itlake.lake.root import Lake, default_lake
 
 
-def table_path(layer: str, name: str, root: str | None = None) -> str:
+def _lake(root: Lake | str | None) -> Lake:
+    if isinstance(root, Lake):
+        return root
+    return Lake(root) if root else default_lake()
+
+
+def table_path(layer: str, name: str, root: Lake | str | None = None) -> str:
     """The storage path of one lake table."""
-    if layer not in LAYERS:
-        raise ValueError(f"unknown lake layer {layer!r}; expected one of {', '.join(LAYERS)}")
-    base = (root or get_settings().lake_root).rstrip("/")
-    return f"{base}/{layer}/{name}"
+    return _lake(root).table(layer, name)
 
 
-def system_table_path(name: str, root: str | None = None) -> str:
+def system_table_path(name: str, root: Lake | str | None = None) -> str:
     """A `_system` table: catalog, ingest_ledger, quality_results, publication_log."""
-    return table_path("_system", name, root)
+    return _lake(root).system_table(name)

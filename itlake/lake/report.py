@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 from pyspark.sql import functions as F
 
 from itlake.lake.delta import table_exists
-from itlake.lake.paths import table_path
-from itlake.lake.storage import LakeStorage
+from itlake.lake.root import Lake
 
 LAYERS_SHOWN = ("bronze", "silver", "quarantine", "gold", "open", "_system")
 
 
-def lake_tables(spark, now: datetime | None = None) -> list[dict]:
+def lake_tables(spark, lake: Lake, now: datetime | None = None) -> list[dict]:
     """One row per Delta table in the lake: layer, name, rows, version, last update (UTC, ISO 8601),
     freshness against the `update_cycle` of the catalogue entry owning it ("" for _system), path."""
     from itlake.catalog.resources import load_catalog
@@ -23,9 +22,10 @@ def lake_tables(spark, now: datetime | None = None) -> list[dict]:
     catalog = load_catalog()
     now = now or datetime.now(UTC)
     rows = []
+    storage = lake.storage()
     for layer in LAYERS_SHOWN:
-        folder = table_path(layer, "x").rsplit("/", 1)[0]
-        for path in LakeStorage.for_uri(folder).folders(folder):
+        folder = f"{lake.root}/{layer}"
+        for path in storage.folders(folder):
             name = path.rsplit("/", 1)[1]
             if not table_exists(spark, path):
                 continue

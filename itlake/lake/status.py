@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
-from itlake.lake.paths import system_table_path, table_path
+from itlake.lake.root import Lake
 
 CYCLE_LENGTH = {
     "realtime": timedelta(minutes=5),
@@ -82,21 +82,27 @@ def table_facts(path: str) -> dict | None:
     }
 
 
-def read_system_rows(name: str) -> list[dict]:
+def read_system_rows(lake: Lake, name: str) -> list[dict]:
     """Every row of a `_system` table as dicts (these tables stay small)."""
     from deltalake.exceptions import TableNotFoundError
 
     from itlake.lake.storage import open_delta
 
     try:
-        table = open_delta(system_table_path(name))
+        table = open_delta(lake.system_table(name))
     except TableNotFoundError:
         return []
     return table.to_pyarrow_dataset().to_table().to_pylist()
 
 
 def record_task_failure(
-    dag_id: str, task_id: str, tables: list[str], logical_date: str, error: str, failed_at: datetime
+    lake: Lake,
+    dag_id: str,
+    task_id: str,
+    tables: list[str],
+    logical_date: str,
+    error: str,
+    failed_at: datetime,
 ) -> None:
     """Append a row to `_system.task_failures` (the Airflow tasks' failure callback calls this, so
     `itlake status` shows a task that failed before its job could write the ledger)."""
@@ -115,7 +121,7 @@ def record_task_failure(
             "failed_at": pa.array([_as_utc(failed_at)], pa.timestamp("us", tz="UTC")),
         }
     )
-    path = system_table_path("task_failures")
+    path = lake.system_table("task_failures")
     write_deltalake(delta_location(path), row, mode="append", storage_options=delta_storage_options(path))
 
 
@@ -174,19 +180,19 @@ def _as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def resource_status(catalog=None, now: datetime | None = None) -> list[ResourceStatus]:
+def resource_status(lake: Lake, catalog=None, now: datetime | None = None) -> list[ResourceStatus]:
     """One status row per catalogue entry, in code order."""
     from itlake.catalog.resources import load_catalog
 
     catalog = catalog or load_catalog()
     now = _as_utc(now) or datetime.now(UTC)
-    ledger = read_system_rows("ingest_ledger")
-    quality = summarise_quality(read_system_rows("quality_results"))
-    failures = read_system_rows("task_failures")
+    ledger = read_system_rows(lake, "ingest_ledger")
+    quality = summarise_quality(read_system_rows(lake, "quality_results"))
+    failures = read_system_rows(lake, "task_failures")
     statuses = []
     for entry in catalog.entries:
         tables = [f"{entry.layer}.{name}" for name in entry.schema]
-        facts = [table_facts(table_path(entry.layer, name)) for name in entry.schema]
+        facts = [table_facts(lake.table(entry.layer, name)) for name in entry.schema]
         present = [f for f in facts if f is not None]
         mine = sorted((r for r in ledger if r["code"] == entry.code), key=lambda r: _as_utc(r["finished_at"]))
         if entry.feed:
@@ -236,9 +242,3 @@ def resource_status(catalog=None, now: datetime | None = None) -> list[ResourceS
         )
     return statuses
 
-
-def lake_root_exists() -> bool:
-    from itlake.lake.storage import LakeStorage
-
-    root = table_path("_system", "x").rsplit("/", 2)[0]
-    return LakeStorage.for_uri(root).exists(root)

@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 
 from itlake.lake.delta import append_rows, overwrite, read_arrow, read_table, table_exists
 from itlake.lake.paths import system_table_path
+from itlake.lake.root import Lake
 
 LEDGER_SCHEMA = (
     "batch_id STRING, code STRING, `table` STRING, source_file STRING, sha256 STRING, "
@@ -77,21 +78,20 @@ class LedgerRow:
             )
 
 
-def record_ledger(spark: SparkSession, rows: list[LedgerRow]) -> None:
+def record_ledger(spark: SparkSession, rows: list[LedgerRow], lake: Lake | None = None) -> None:
     """Append ledger rows in one commit (a ledger written before the insert/update/unchanged
     columns existed gains them)."""
     if rows:
-        append_rows(
-            spark, [asdict(r) for r in rows], LEDGER_SCHEMA, system_table_path("ingest_ledger"), evolve=True
-        )
+        path = system_table_path("ingest_ledger", lake)
+        append_rows(spark, [asdict(r) for r in rows], LEDGER_SCHEMA, path, evolve=True)
 
 
-def read_system(spark: SparkSession, name: str) -> DataFrame | None:
-    path = system_table_path(name)
+def read_system(spark: SparkSession, name: str, lake: Lake | None = None) -> DataFrame | None:
+    path = system_table_path(name, lake)
     return read_table(spark, path) if table_exists(spark, path) else None
 
 
-def promoted_batches(batch_ids: Iterable[str]) -> set[str]:
+def promoted_batches(batch_ids: Iterable[str], lake: Lake | None = None) -> set[str]:
     """The batches among `batch_ids` whose last attempt promoted every table it held (a file
     ingested again is then a no-op). An attempt's rows share `started_at` and are written together.
 
@@ -100,7 +100,7 @@ def promoted_batches(batch_ids: Iterable[str]) -> set[str]:
     import pyarrow.compute as pc
 
     wanted = sorted(set(batch_ids))
-    ledger = read_arrow(system_table_path("ingest_ledger"), ["batch_id", "started_at", "status"])
+    ledger = read_arrow(system_table_path("ingest_ledger", lake), ["batch_id", "started_at", "status"])
     if ledger is None or not wanted:
         return set()
     rows = ledger.filter(pc.is_in(ledger["batch_id"], value_set=pa.array(wanted, pa.string()))).to_pylist()
@@ -115,12 +115,12 @@ def promoted_batches(batch_ids: Iterable[str]) -> set[str]:
     return set(last) - failed
 
 
-def record_quality(spark: SparkSession, rows: list[dict]) -> None:
+def record_quality(spark: SparkSession, rows: list[dict], lake: Lake | None = None) -> None:
     if rows:
-        append_rows(spark, rows, QUALITY_SCHEMA, system_table_path("quality_results"))
+        append_rows(spark, rows, QUALITY_SCHEMA, system_table_path("quality_results", lake))
 
 
-def write_catalog_table(spark: SparkSession, catalog) -> int:
+def write_catalog_table(spark: SparkSession, catalog, lake: Lake | None = None) -> int:
     """Replace `_system.catalog` with one row per catalogue entry; returns the row count."""
     rows = [
         {
@@ -145,14 +145,14 @@ def write_catalog_table(spark: SparkSession, catalog) -> int:
         "layer STRING, `table` STRING, update_cycle STRING, open_level STRING, sharing_type STRING, "
         "security_grade STRING, entry_json STRING"
     )
-    overwrite(spark.createDataFrame(rows, schema), system_table_path("catalog"))
+    overwrite(spark.createDataFrame(rows, schema), system_table_path("catalog", lake))
     return len(rows)
 
 
-def synthetic_codes(spark: SparkSession, catalog) -> set[str]:
+def synthetic_codes(spark: SparkSession, catalog, lake: Lake | None = None) -> set[str]:
     """Catalogue codes whose data is synthetic: resources with a batch marked synthetic in the
     ledger, and every derived resource whose `related` sources are (followed to the end)."""
-    ledger = read_system(spark, "ingest_ledger")
+    ledger = read_system(spark, "ingest_ledger", lake)
     if ledger is None:
         return set()
     codes = {r.code for r in ledger.where(F.col("synthetic")).select("code").distinct().collect()}

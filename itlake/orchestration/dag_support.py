@@ -13,10 +13,12 @@ START_DATE = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
 
 def record_failure(context) -> None:
     """Failure callback: the task's outlet tables are marked failed in `itlake status`."""
+    from itlake.lake.root import default_lake
     from itlake.lake.status import record_task_failure
 
     task = context["task"]
     record_task_failure(
+        default_lake(),
         dag_id=task.dag_id,
         task_id=task.task_id,
         tables=[getattr(o, "name", str(o)) for o in task.outlets],

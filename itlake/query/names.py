@@ -26,7 +26,8 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from itlake.lake.paths import LAYERS, table_path
+from itlake.lake.paths import table_path
+from itlake.lake.root import LAYERS
 
 # Layers a query can read: landing/ holds raw files, not tables.
 QUERY_LAYERS = tuple(layer for layer in LAYERS if layer != "landing")
@@ -103,12 +104,12 @@ def lake_tables(root: str) -> dict[str, str]:
 
 
 class Namer:
-    """Resolves lake names against one lake root (the settings' root by default)."""
+    """Resolves lake names against one lake root (the default lake's by default)."""
 
     def __init__(self, root: str | None = None):
-        from itlake.config import get_settings
+        from itlake.lake.root import default_lake
 
-        self.root = (root or get_settings().lake_root).rstrip("/")
+        self.root = (root or default_lake().root).rstrip("/")
         self.tables = lake_tables(self.root)
         self._catalog = None
 

@@ -114,8 +114,9 @@ def create_app(
 ) -> FastAPI:
     from itlake.catalog.resources import load_catalog
     from itlake.lake.paths import table_path
+    from itlake.lake.root import default_lake
 
-    root = lake_root or get_settings().lake_root
+    root = lake_root or default_lake().root
     secret = secret if secret is not None else sharing_secret()
     tables = shared_tables(catalog or load_catalog())
     app = FastAPI(title="itlake", docs_url=None, redoc_url=None)
