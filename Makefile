@@ -27,15 +27,20 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	@$(BIN)/itlake demo run
 
+# Two workers (pytest-xdist), one per core; a test file stays on one worker, so its module-scoped
+# lakes are built once. PYTEST_WORKERS=0 runs the tests in this process, one after another.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q --durations=15 -n $(PYTEST_WORKERS) --dist loadfile
+
 test: $(STAMP)
 	@$(BIN)/ruff check .
-	@$(BIN)/python -m pytest -q --durations=15 tests
+	@$(PYTEST) tests
 
 # The quick lane for developers: every test but those marked slow (the real scheduler, the Spark
 # cluster, PostgreSQL, the engine's server, the wheel in a clean venv, the benchmarks).
 test-fast: $(STAMP)
 	@$(BIN)/ruff check .
-	@$(BIN)/python -m pytest -q --durations=15 -m "not slow" tests
+	@$(PYTEST) -m "not slow" tests
 
 # The documentation site into site/; --strict fails on any warning (a broken link, an
 # ITLAKE_* variable that docs/reference/settings.yaml does not describe).

@@ -2,11 +2,17 @@
 
 A test's lake is a `Lake` (itlake/lake/root.py) made the process's lake for the test with
 `use_lake`: nothing is written to the environment and no cached setting is cleared.
+
+The suite also runs in parallel (`pytest -n 2 --dist loadfile`, as `make test` does): each worker
+is a process of its own with its own Spark session, temporary folders and lake root, and a test
+file stays on one worker, so its module-scoped lakes are built once.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
 import logging
 import os
 import shutil
@@ -30,13 +36,48 @@ if "ITLAKE_LAKE_ROOT" not in os.environ:
     os.environ["ITLAKE_LAKE_ROOT"] = tempfile.mkdtemp(prefix="itlake-tests-lake-")
     atexit.register(shutil.rmtree, os.environ["ITLAKE_LAKE_ROOT"], True)
 
+# Settings of the tests' in-process session only (jobs, the engine and the DAGs keep Spark's own).
+# The tests' tables hold a few to a few thousand rows, where compiling each query's Java code
+# costs more than running it. Interpreted expressions, without whole-stage code generation, took
+# the GTFS sample ingested and then a changed version merged on top from 98-113 s of CPU (driver,
+# JVM and Python workers) to 59-64 s. Spark's own test suites run every expression both ways; the
+# DAGs, the engine and tests/_key_leak_probe.py (a process of its own) still generate code.
+TEST_SESSION_CONF = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+}
+
+
+@contextlib.contextmanager
+def _first_download_alone():
+    """Hold a lock in the Ivy folder while a session starts, until one start has filled the cache:
+    two parallel workers must not download Delta's jars into one cache at the same time."""
+    from itlake.lake.session import delta_package
+
+    ivy = get_settings().ivy_dir
+    ivy.mkdir(parents=True, exist_ok=True)
+    filled = ivy / f".filled-{delta_package().replace(':', '_')}"
+    if filled.exists():
+        yield
+        return
+    with (ivy / ".tests.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+            filled.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
 
 @pytest.fixture(scope="session")
 def spark():
     """A session-scoped local[2] Spark session with Delta, UI off."""
     from itlake.lake.session import get_spark
 
-    session = get_spark("itlake-tests")
+    with _first_download_alone():
+        session = get_spark("itlake-tests")
+    for key, value in TEST_SESSION_CONF.items():
+        session.conf.set(key, value)
     yield session
     session.stop()
     # py4j says goodbye at interpreter exit, after pytest has closed the streams it logs to.
