@@ -69,6 +69,14 @@ def _first_download_alone():
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+@pytest.fixture(autouse=True)
+def settings_read_afresh():
+    """After each test, the settings are read again: a test that changed one through the environment
+    (monkeypatch puts the variable back after the test) leaves no cached value to the next."""
+    yield
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def spark():
     """A session-scoped local[2] Spark session with Delta, UI off."""
