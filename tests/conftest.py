@@ -30,6 +30,10 @@ FIXTURES = REPO / "tests" / "fixtures"
 os.environ.setdefault("ITLAKE_SPARK_MASTER", "local[2]")
 os.environ.setdefault("ITLAKE_SHUFFLE_PARTITIONS", "2")
 os.environ.setdefault("ITLAKE_DRIVER_MEMORY", "2g")
+# The CLI's consoles take their width from COLUMNS when they are created, at the first import of
+# itlake.cli, whichever test or worker that happens in: one width for every test, wide enough
+# that the lines and table cells the tests read are not wrapped.
+os.environ["COLUMNS"] = "200"
 # The lake of the tests that make none of their own, and of the processes tests start: a temporary
 # folder, never ./lake of the checkout. Set here, before any setting is read.
 if "ITLAKE_LAKE_ROOT" not in os.environ:

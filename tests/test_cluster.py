@@ -159,7 +159,7 @@ TABLES = ("bronze/taxi_gps", "silver/taxi_gps", "quarantine/taxi_gps")
 
 
 def test_ingest_and_gold_jobs_run_on_a_standalone_cluster(cluster, s3, inbox, tmp_path_factory, monkeypatch):
-    from itlake.orchestration import submit, submit_step
+    from itlake.orchestration.submit import submit, submit_step
 
     master, webui, worker_dir = cluster
     # The worker's work folder and the store's folder hold nothing of each other.

@@ -27,6 +27,7 @@ class SparkEngine:
 
         self.spark = spark or get_spark("itlake-sql")
         self.last_timings: dict[str, float] = {}
+        self._views: set[str] = set()
 
     def run(self, query: ResolvedQuery, travel: TimeTravel) -> pa.Table:
         from pyspark.errors import PySparkException
@@ -40,6 +41,7 @@ class SparkEngine:
                 reader = reader.option("timestampAsOf", spark_timestamp(travel.as_of))
             try:
                 reader.load(ref.path).createOrReplaceTempView(ref.view)
+                self._views.add(ref.view)
             except PySparkException as err:
                 raise QueryError(f"{ref.label} ({travel.describe()}): {_first_line(err)}") from None
         planned = time.perf_counter()
@@ -51,9 +53,10 @@ class SparkEngine:
         return result
 
     def close(self) -> None:
-        for view in self.spark.catalog.listTables():
-            if view.isTemporary and "__" in view.name:
-                self.spark.catalog.dropTempView(view.name)
+        """Drop the temporary views this engine made, and no other."""
+        for view in sorted(self._views):
+            self.spark.catalog.dropTempView(view)
+        self._views.clear()
 
 
 def _first_line(err: Exception) -> str:
