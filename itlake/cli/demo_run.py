@@ -58,24 +58,11 @@ console = Console(width=None if sys.stdout.isatty() else 120)
 TASK_STARTED = re.compile(r"task_id=(\w+)")
 
 
-def airflow(*args: str, log: Path, on_line=None) -> int:
-    """Run the Airflow command, writing its output to `log`; `on_line` sees each line as it comes."""
+def airflow(*args: str, log: Path) -> int:
+    """Run the Airflow command, writing its output to `log`."""
     airflow_bin = Path(sys.executable).parent / "airflow"
-    with (
-        log.open("w") as handle,
-        subprocess.Popen(
-            [str(airflow_bin), *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-        ) as process,
-    ):
-        for line in process.stdout:
-            handle.write(line)
-            if on_line:
-                on_line(line)
-    return process.returncode
+    with log.open("w") as handle:
+        return subprocess.run([str(airflow_bin), *args], stdout=handle, stderr=subprocess.STDOUT).returncode
 
 
 def dag_succeeded(log: Path, state: str) -> bool:
