@@ -59,7 +59,9 @@ class Lake:
     @property
     def is_remote(self) -> bool:
         """On object storage (s3a://, s3://) rather than this machine's filesystem."""
-        return "://" in self.root and not self.root.startswith("file:")
+        from itlake.lake.storage import is_remote
+
+        return is_remote(self.root)
 
     def table(self, layer: str, name: str) -> str:
         """The storage path of one table: `{root}/{layer}/{name}`."""

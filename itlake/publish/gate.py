@@ -1,14 +1,8 @@
 """The gate every release passes: the catalogue and the contracts decide what may leave the lake.
 
-`check_release` applies the publication policy (itlake/catalog/policy.py) to the catalogue entry,
-its contract and the resources it is built from, and refuses, with every reason that applies:
-- a resource that is not shared (`sharing: none`);
-- a resource graded important or core (GB/T 43697-2024);
-- critical infrastructure: an entry marked so; exact locations released together with a condition
-  (where a weak bridge is); and network design beyond the public road layer, that is any location
-  or structure identifier taken from a critical-infrastructure source;
-- personal data: any column with `pii` direct, indirect or biometric (keyed pseudonyms are personal
-  data too), and any column that carries a personal column of a source under its own name.
+`check_release` applies the publication policy (itlake/catalog/policy.py, which lists its rules)
+to the catalogue entry, its contract and the resources it is built from, and refuses with every
+reason that applies.
 `check_frame` then checks the rows themselves: every cell has at least k travellers, where the
 sources hold personal data every timestamp is on a quarter hour, and no value is a plate, a phone
 or resident ID number, a card number or a pseudonym (itlake/privacy/pii_scan.py).
