@@ -19,10 +19,22 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
+# Ports for the services the tests start, below Linux's ephemeral range (32768-60999). A port the
+# kernel handed out (bind to port 0) could be handed out again to any listener started before the
+# service binds it: the scheduler test's engine once found its port taken by another worker's JVM.
+SERVICE_PORTS = range(20000, 32000)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port no one listens on, outside the range the kernel hands out by itself."""
+    while True:
+        port = SERVICE_PORTS.start + secrets.randbelow(len(SERVICE_PORTS))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def wait_for_port(

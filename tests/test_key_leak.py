@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from itlake.privacy.pseudonyms import HMAC_BLOCK_SIZE, key_forms, key_leaks
+from tests._services import free_port
 
 PROBE = Path(__file__).with_name("_key_leak_probe.py")
 
@@ -98,9 +99,7 @@ def test_over_spark_connect_the_key_stays_in_the_servers_environment(tmp_path, m
     monkeypatch.setenv("SPARK_CONNECT_MODE_ENABLED", "1")
     monkeypatch.delenv("SPARK_REMOTE", raising=False)
     key = f"connect-probe-{secrets.token_hex(16)}"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     spark_home = Path(pyspark.__file__).parent
     env = {
         **os.environ,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
+
+from tests._services import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -31,12 +32,6 @@ def _uv() -> str:
     if uv is None:
         pytest.skip("uv is not installed next to this interpreter or on PATH")
     return uv
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +154,7 @@ def test_sql_fast_engine_on_a_small_lake(installed):
 
 
 def test_serve_answers_its_health_check(installed):
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(installed["itlake"]), "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=installed["work"],
