@@ -101,6 +101,13 @@ def test_a_job_attached_ingests_and_reconciles(attached, lake, tmp_path):
     assert read_arrow(str(lake / "silver" / "taxi_gps")).num_rows == 6
 
 
+def test_two_attached_ingests_of_one_new_table_both_land(attached, lake, tmp_path, caplog):
+    from itlake.lake.session import get_spark
+    from tests.test_faults import two_ingests_at_once
+
+    two_ingests_at_once(get_spark(), lake, tmp_path, caplog)
+
+
 def test_a_job_whose_engine_is_killed_fails_clearly_and_its_retry_succeeds(attached, lake, tmp_path):
     from itlake.lake import engine
     from itlake.lake.delta import read_arrow

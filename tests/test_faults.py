@@ -34,6 +34,13 @@ def taxi_file(folder: Path, plate: str, lon: float) -> Path:
 def test_two_ingests_of_one_table_at_the_same_time_both_land(spark, lake, tmp_path, caplog):
     """Both start on an empty lake, so both create the bronze table and MERGE into one silver
     partition: Delta refuses the later commit, the write is tried again, and no row is lost."""
+    two_ingests_at_once(spark, lake, tmp_path, caplog)
+
+
+def two_ingests_at_once(spark, lake: Path, tmp_path: Path, caplog) -> None:
+    """Two taxi files ingested by two threads at once into an empty lake; both must land whole.
+    tests/test_engine.py runs it attached to the engine, where Delta's refusal comes over Spark
+    Connect."""
     entry = load_catalog().get("taxi_gps")
     files = [taxi_file(tmp_path, "粤B30001", 114.00), taxi_file(tmp_path, "粤B30002", 114.05)]
     start = threading.Barrier(2)

@@ -47,9 +47,18 @@ CONFLICT_EXCEPTIONS = (
 
 
 def conflict_errors() -> tuple[type[Exception], ...]:
-    """Delta's exceptions for a commit refused because of a concurrent one (by Spark or deltalake)."""
+    """Delta's exceptions for a commit refused because of a concurrent one (by Spark or deltalake).
+
+    Attached to the engine, a refused commit arrives as a Spark Connect error; importing
+    delta.connect.exceptions makes it one of these classes (without it, it is a plain
+    SparkConnectGrpcException, and two attached ingests of one new table failed instead of
+    retrying)."""
     from delta import exceptions
     from deltalake.exceptions import CommitFailedError
+    from pyspark.sql.utils import is_remote
+
+    if is_remote():
+        import delta.connect.exceptions  # noqa: F401
 
     return (*(getattr(exceptions, name) for name in CONFLICT_EXCEPTIONS), CommitFailedError)
 
