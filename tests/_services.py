@@ -21,7 +21,7 @@ BIN = Path(sys.executable).parent
 
 # Ports for the services the tests start, below Linux's ephemeral range (32768-60999). A port the
 # kernel handed out (bind to port 0) could be handed out again to any listener started before the
-# service binds it: the scheduler test's engine once found its port taken by another worker's JVM.
+# service binds it: the scheduler test's engine once found its port taken by another listener.
 SERVICE_PORTS = range(20000, 32000)
 
 
