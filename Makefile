@@ -30,7 +30,7 @@ demo: $(STAMP)
 # Two workers (pytest-xdist), one per core; a test file stays on one worker, so its module-scoped
 # lakes are built once. PYTEST_WORKERS=0 runs the tests in this process, one after another.
 PYTEST_WORKERS ?= 2
-PYTEST := $(BIN)/python -m pytest -q --durations=15 -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+PYTEST := $(BIN)/python -m pytest -q --durations=15 -n $(PYTEST_WORKERS) --dist loadfile
 
 test: $(STAMP)
 	@$(BIN)/ruff check .

@@ -121,11 +121,3 @@ def lenient_taxi_contract(tmp_path, monkeypatch):
     yield schemas
     get_settings.cache_clear()
 
-
-def pytest_collection_modifyitems(config, items):
-    """The files that hold slow tests first (the S3 lake, the scheduler, the cluster: minutes
-    each), the rest after them in their own order. `make test` hands files to the two workers in
-    this order (`--no-loadscope-reorder`); handed out last, the longest files ran on one worker
-    alone for the run's last 8 minutes."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
