@@ -120,4 +120,3 @@ def lenient_taxi_contract(tmp_path, monkeypatch):
     get_settings.cache_clear()
     yield schemas
     get_settings.cache_clear()
-
