@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from datetime import date
 from pathlib import Path
@@ -46,8 +47,15 @@ def _spark_home() -> Path:
 
 
 def _master_state(webui_port: int) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{webui_port}/json", timeout=120) as response:
-        return json.load(response)
+    """The master's state from its web UI; empty while the UI is up but its pages are not yet (it
+    answers 404 for a moment after its port opens)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{webui_port}/json", timeout=120) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return {}
+        raise
 
 
 @pytest.fixture(scope="module")
