@@ -24,6 +24,16 @@ BIN = Path(sys.executable).parent
 # service binds it: the scheduler test's engine once found its port taken by another listener.
 SERVICE_PORTS = range(20000, 32000)
 
+# What attaches a process to the run's engine (tests/conftest.py): a process that must run a Spark
+# of its own (a cluster's driver, a lake on S3, an installed wheel, the key probe) is started
+# without them.
+ATTACHED = ("ITLAKE_SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED")
+
+
+def own_spark(env: dict[str, str]) -> dict[str, str]:
+    """`env` without what attaches a process to the run's engine."""
+    return {name: value for name, value in env.items() if name not in ATTACHED}
+
 
 def free_port() -> int:
     """A port no one listens on, outside the range the kernel hands out by itself."""

@@ -81,9 +81,53 @@ def settings_read_afresh():
     get_settings.cache_clear()
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--local-spark",
+        action="store_true",
+        help="a local Spark session in each test process, instead of one engine for the whole run",
+    )
+
+
+def pytest_configure(config):
+    """One warm engine for the run (`itlake engine start` on a free port, its pid file and log in a
+    temporary folder), started by the process that runs or hands out the tests, before any worker:
+    every test session and every process a test starts attaches to it (ITLAKE_SPARK_REMOTE), so
+    one JVM compiles the queries of both workers once and no command pays a JVM's start. Left
+    alone with --local-spark, or when ITLAKE_SPARK_REMOTE names an engine already; tests that need
+    a Spark of their own (the cluster, the S3 lake, the scheduler, the wheel) set their own."""
+    worker = hasattr(config, "workerinput")
+    if worker or config.getoption("--local-spark") or os.environ.get("ITLAKE_SPARK_REMOTE"):
+        return
+    from itlake.config import export_to_process, restored_after
+    from itlake.lake import engine
+    from tests._services import free_port
+
+    folder = tempfile.mkdtemp(prefix="itlake-tests-engine-")
+    export_to_process({"ITLAKE_ENGINE_PORT": str(free_port()), "ITLAKE_ENGINE_DIR": folder})
+    # Both workers' sessions share its heap.
+    with restored_after("ITLAKE_DRIVER_MEMORY"):
+        export_to_process({"ITLAKE_DRIVER_MEMORY": "3g"})
+        state = engine.start()
+    config.itlake_engine_folder = folder
+    export_to_process({"ITLAKE_SPARK_REMOTE": state.url})
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "itlake_engine_folder", None)
+    if folder is not None:
+        from itlake.config import export_to_process
+        from itlake.lake import engine
+
+        export_to_process({"ITLAKE_ENGINE_DIR": folder})
+        engine.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def spark():
-    """A session-scoped local[2] Spark session with Delta, UI off."""
+    """The run's session with Delta: attached to the run's engine, or with --local-spark a local[2]
+    session, UI off."""
     from itlake.lake.session import get_spark
 
     with _first_download_alone():

@@ -27,7 +27,7 @@ import pytest
 
 from itlake.config import get_settings
 from itlake.lake.integrity import commit_problems, table_digest
-from tests._services import REPO, ProcessGroup, free_port, s3proxy_server, wait_for_port
+from tests._services import ATTACHED, REPO, ProcessGroup, free_port, s3proxy_server, wait_for_port
 
 pytestmark = pytest.mark.slow
 
@@ -145,6 +145,8 @@ def cluster(tmp_path_factory):
 
 
 def _use(monkeypatch, lake: str, inbox: Path, master: str, engine_dir: Path, s3: dict | None = None) -> None:
+    for name in ATTACHED:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ITLAKE_LAKE_ROOT", lake)
     monkeypatch.setenv("ITLAKE_INBOX", str(inbox))
     monkeypatch.setenv("ITLAKE_SPARK_MASTER", master)

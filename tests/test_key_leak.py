@@ -22,14 +22,14 @@ from pathlib import Path
 import pytest
 
 from itlake.privacy.pseudonyms import HMAC_BLOCK_SIZE, key_forms, key_leaks
-from tests._services import free_port
+from tests._services import free_port, own_spark
 
 PROBE = Path(__file__).with_name("_key_leak_probe.py")
 
 
 def test_the_key_is_in_no_plan_log_event_log_or_error(tmp_path):
     key = f"leak-probe-{secrets.token_hex(16)}"
-    env = {**os.environ, "ITLAKE_PSEUDONYM_KEY": key, "ITLAKE_MODE": "local"}
+    env = {**own_spark(os.environ), "ITLAKE_PSEUDONYM_KEY": key, "ITLAKE_MODE": "local"}
     env.update(ITLAKE_LAKE_ROOT=str(tmp_path / "lake"), PYSPARK_PYTHON=sys.executable)
     out = tmp_path / "probe"
     run = subprocess.run(

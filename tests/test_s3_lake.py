@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._services import kill_session, s3proxy_server
+from tests._services import kill_session, own_spark, s3proxy_server
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +73,7 @@ def lake_env(root: str, work: Path, schemas: Path, s3: dict | None) -> dict:
     """The environment of one run: the lake, the lenient contracts, a small local driver; and for a
     bucket, the store's endpoint, path-style requests and the keys."""
     env = {
-        **os.environ,
+        **own_spark(os.environ),
         "ITLAKE_LAKE_ROOT": root,
         "ITLAKE_SCHEMA_DIR": str(schemas),
         "ITLAKE_ENGINE_DIR": str(work / "engine"),
@@ -83,7 +83,7 @@ def lake_env(root: str, work: Path, schemas: Path, s3: dict | None) -> dict:
         "ITLAKE_DRIVER_MEMORY": "1g",
         "PYTHONPATH": str(REPO),
     }
-    for name in ("ITLAKE_SPARK_REMOTE", "ITLAKE_S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+    for name in ("ITLAKE_S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         env.pop(name, None)
     if s3 is not None:
         env |= {"ITLAKE_S3_ENDPOINT": s3["endpoint"], "ITLAKE_S3_PATH_STYLE": "true", **s3["keys"]}

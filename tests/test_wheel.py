@@ -20,7 +20,7 @@ import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
 
-from tests._services import free_port
+from tests._services import free_port, own_spark
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -53,7 +53,8 @@ def installed(tmp_path_factory) -> dict:
         capture_output=True,
         timeout=900,
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ITLAKE_", "PYTHON", "VIRTUAL_ENV"))}
+    env = own_spark(os.environ)
+    env = {k: v for k, v in env.items() if not k.startswith(("ITLAKE_", "PYTHON", "VIRTUAL_ENV"))}
     env.update(ITLAKE_LAKE_ROOT=str(work / "lake"), ITLAKE_INBOX=str(work / "inbox"))
     return {"work": work, "wheel": wheel, "python": python, "itlake": venv / "bin" / "itlake", "env": env}
 

@@ -165,7 +165,9 @@ def remote_session(url: str, app_name: str = "itlake"):
     return session
 
 
+# This process's engine session and the engine it is attached to.
 _attached = None
+_attached_url = ""
 
 
 def drop_attached() -> None:
@@ -181,11 +183,12 @@ def drop_attached() -> None:
 def get_spark(app_name: str = "itlake"):
     """Return this process's session: attached to the engine when ITLAKE_SPARK_REMOTE is set,
     else the active local session, or a new one with the lake's settings."""
-    global _attached
+    global _attached, _attached_url
     remote = get_settings().spark_remote
     if remote:
-        if _attached is None or _attached.is_stopped:
-            _attached = remote_session(remote, app_name)
+        # A session of another engine is left to whoever holds it.
+        if _attached is None or _attached.is_stopped or _attached_url != remote:
+            _attached, _attached_url = remote_session(remote, app_name), remote
         return _attached
     from pyspark.sql import SparkSession
 
