@@ -56,15 +56,18 @@ def engine(tmp_path_factory):
 
 @pytest.fixture
 def attached(engine, lake, monkeypatch):
-    """Jobs of this test attach to the engine; afterwards the process is back on local sessions."""
-    from itlake.lake.session import drop_attached
+    """Jobs of this test attach to the engine; afterwards the process is back on the session it had
+    (local, or attached to the run's engine)."""
+    from itlake.lake import session
 
+    # The process's session of the run's engine, if any, is put back (not stopped) afterwards.
+    monkeypatch.setattr(session, "_attached", None)
     monkeypatch.setenv("ITLAKE_SPARK_REMOTE", engine.url)
     # Set here so that monkeypatch removes it afterwards: attaching sets it for pyspark's functions.
     monkeypatch.setenv("SPARK_CONNECT_MODE_ENABLED", "1")
     get_settings.cache_clear()
     yield engine
-    drop_attached()
+    session.drop_attached()
     get_settings.cache_clear()
 
 

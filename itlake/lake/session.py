@@ -165,9 +165,7 @@ def remote_session(url: str, app_name: str = "itlake"):
     return session
 
 
-# This process's engine session and the engine it is attached to.
 _attached = None
-_attached_url = ""
 
 
 def drop_attached() -> None:
@@ -183,12 +181,11 @@ def drop_attached() -> None:
 def get_spark(app_name: str = "itlake"):
     """Return this process's session: attached to the engine when ITLAKE_SPARK_REMOTE is set,
     else the active local session, or a new one with the lake's settings."""
-    global _attached, _attached_url
+    global _attached
     remote = get_settings().spark_remote
     if remote:
-        # A session of another engine is left to whoever holds it.
-        if _attached is None or _attached.is_stopped or _attached_url != remote:
-            _attached, _attached_url = remote_session(remote, app_name), remote
+        if _attached is None or _attached.is_stopped:
+            _attached = remote_session(remote, app_name)
         return _attached
     from pyspark.sql import SparkSession
 
