@@ -117,7 +117,7 @@ def promote_batch(
 class Outcomes:
     """The promoted rows of the accepted files with their fates (`_outcomes`), computed once and
     kept for the quality gate, the ledger's counts and the MERGE; silver is read once for them,
-    within the batch's key bounds."""
+    within the batch's key bounds (none are computed for a table that does not exist yet)."""
 
     frame: DataFrame
     bounds: dict
@@ -126,8 +126,10 @@ class Outcomes:
     @classmethod
     def of(cls, ranked: DataFrame, contract, accepted: list[str]) -> Outcomes:
         promoted = ranked.where(F.col("_rank") == 1).where(F.col("_batch_id").isin(accepted))
-        bounds = key_bounds(promoted, contract.primary_key)
-        return cls(_outcomes(promoted, contract, accepted, bounds).persist(), bounds, accepted)
+        target_path = table_path(contract.layer, contract.name)
+        known = table_exists(promoted.sparkSession, target_path)
+        bounds = key_bounds(promoted, contract.primary_key) if known else {}
+        return cls(_outcomes(promoted, contract, accepted, bounds, known).persist(), bounds, accepted)
 
     def written(self) -> DataFrame:
         """The batch's last row of each key: the rows the MERGE writes."""
@@ -323,11 +325,11 @@ def _row_hash(columns: list[str]):
     return F.xxhash64(*[F.col(f"`{c}`") for c in columns], *[F.isnull(F.col(f"`{c}`")) for c in columns])
 
 
-def _outcomes(promoted: DataFrame, contract, accepted: list[str], bounds: dict) -> DataFrame:
+def _outcomes(promoted: DataFrame, contract, accepted: list[str], bounds: dict, known: bool) -> DataFrame:
     """The promoted rows of the accepted files, each with `_fate` (inserted: a key new to silver
     and to the earlier files of the batch; updated: it changes the key's row; unchanged: it
-    equals it) and `_last` (the batch's last row of its key, the one the MERGE writes). Silver
-    is read within the batch's key `bounds` only."""
+    equals it) and `_last` (the batch's last row of its key, the one the MERGE writes). Silver,
+    when it is `known` to exist, is read within the batch's key `bounds` only."""
     keys = contract.primary_key
     compared = _compared(contract)
     order = _file_order(accepted)
@@ -335,10 +337,8 @@ def _outcomes(promoted: DataFrame, contract, accepted: list[str], bounds: dict) 
     rows = promoted.withColumns({"_order": order, "_hash": _row_hash(compared)}).withColumns(
         {"_prev_hash": F.lag("_hash").over(by_key), "_last": F.lead("_order").over(by_key).isNull()}
     )
-    target_path = table_path(contract.layer, contract.name)
-    spark = promoted.sparkSession
-    if table_exists(spark, target_path):
-        target = read_table(spark, target_path)
+    if known:
+        target = read_table(promoted.sparkSession, table_path(contract.layer, contract.name))
         if bounds:
             target = target.where(within(bounds))
         target = target.select(
