@@ -1,11 +1,12 @@
-"""Shared fixtures: one local Spark session for the whole run, and a fresh lake per test.
+"""Shared fixtures: one warm engine and one Spark session on it for the whole run (a local session
+with --local-spark), and a fresh lake per test.
 
 A test's lake is a `Lake` (itlake/lake/root.py) made the process's lake for the test with
 `use_lake`: nothing is written to the environment and no cached setting is cleared.
 
 The suite also runs in parallel (`pytest -n 2 --dist loadfile`, as `make test` does): each worker
-is a process of its own with its own Spark session, temporary folders and lake root, and a test
-file stays on one worker, so its module-scoped lakes are built once.
+is a process of its own with its own session on the run's engine, temporary folders and lake root,
+and a test file stays on one worker, so its module-scoped lakes are built once.
 """
 
 from __future__ import annotations
