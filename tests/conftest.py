@@ -100,29 +100,23 @@ def pytest_configure(config):
     worker = hasattr(config, "workerinput")
     if worker or config.getoption("--local-spark") or os.environ.get("ITLAKE_SPARK_REMOTE"):
         return
+    from itlake.cli.demo_run import warm_engine
     from itlake.config import export_to_process, restored_after
-    from itlake.lake import engine
     from tests._services import free_port
 
     folder = tempfile.mkdtemp(prefix="itlake-tests-engine-")
     export_to_process({"ITLAKE_ENGINE_PORT": str(free_port()), "ITLAKE_ENGINE_DIR": folder})
-    # Both workers' sessions share its heap.
+    config.itlake_engine = contextlib.ExitStack()
+    config.itlake_engine.callback(shutil.rmtree, folder, True)
+    # As `make demo` runs it (started here, stopped at the end); both workers' sessions share its heap.
     with restored_after("ITLAKE_DRIVER_MEMORY"):
         export_to_process({"ITLAKE_DRIVER_MEMORY": "3g"})
-        state = engine.start()
-    config.itlake_engine_folder = folder
-    export_to_process({"ITLAKE_SPARK_REMOTE": state.url})
+        config.itlake_engine.enter_context(warm_engine(True))
 
 
 def pytest_unconfigure(config):
-    folder = getattr(config, "itlake_engine_folder", None)
-    if folder is not None:
-        from itlake.config import export_to_process
-        from itlake.lake import engine
-
-        export_to_process({"ITLAKE_ENGINE_DIR": folder})
-        engine.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    if hasattr(config, "itlake_engine"):
+        config.itlake_engine.close()
 
 
 @pytest.fixture(scope="session")
