@@ -47,15 +47,19 @@ def _spark_home() -> Path:
 
 
 def _master_state(webui_port: int) -> dict:
-    """The master's state from its web UI; empty while the UI is up but its pages are not yet (it
-    answers 404 for a moment after its port opens)."""
+    """The master's state from its web UI; empty while the UI is up but its pages are not yet: for
+    a moment after its port opens it answers 404, then an empty page, before the JSON."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{webui_port}/json", timeout=120) as response:
-            return json.load(response)
+            body = response.read()
     except urllib.error.HTTPError as error:
         if error.code == 404:
             return {}
         raise
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError:
+        return {}
 
 
 @pytest.fixture(scope="module")
