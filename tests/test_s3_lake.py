@@ -2,13 +2,16 @@
 
 S3Proxy (Maven Central, `.ci/install-s3proxy`; the filesystem backend keeps each object as a file
 under its store folder) listens on 127.0.0.1 on a free port with keys made up for this run. The
-lake is `s3a://itlake/lake`: ingest runs as `itlake ingest`, then the gold, publish and MaaS steps
-in one Spark session, each in a process of its own, exactly as on a local lake; the same runs on a
-local folder give the row counts to compare. Spark reaches the bucket through s3a (hadoop-aws), the
-ledger and the reads go through deltalake, the landing copy, Data Docs and the release through
-pyarrow's S3 filesystem. Nothing may appear in a local folder named `s3a:`.
+lake is `s3a://itlake/lake`, and its one writer is an engine of its own (`itlake engine start`
+with the store's settings, as in production): ingest runs as `itlake ingest`, then the gold,
+publish and MaaS steps in one Spark session, each in a process of its own attached to that
+engine, exactly as on a local lake; the same runs on a local folder (on the run's engine, or a
+driver of their own with `--local-spark`) give the row counts to compare. Spark reaches the bucket
+through s3a (hadoop-aws), the ledger and the reads go through deltalake, the landing copy, Data
+Docs and the release through pyarrow's S3 filesystem. Nothing may appear in a local folder named
+`s3a:`.
 
-Slow: four Spark drivers and a JVM server (about 3 minutes on two cores).
+Slow: S3Proxy and the bucket's engine, two JVM servers.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._services import kill_session, own_spark, s3proxy_server
+from tests._services import free_port, kill_session, own_spark, s3proxy_server
 
 pytestmark = pytest.mark.slow
 
@@ -31,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 DAY = "2026-11-27"
 BUCKET = "itlake"
+BUCKET_LAKE = f"s3a://{BUCKET}/lake"
 STEPS = ("gold_taxi_trips", "publish_od_taxi_hourly", "maas_taxi_balance")
 # From tests/fixtures/taxi_gps_tiny.csv (its README): 10 fixes, one exact duplicate, one at
 # latitude 95; two occupied runs make two trips, released at k = 1 as two one-trip cells.
@@ -69,9 +73,10 @@ def lenient_schemas(tmp_path_factory) -> Path:
     return schemas
 
 
-def lake_env(root: str, work: Path, schemas: Path, s3: dict | None) -> dict:
-    """The environment of one run: the lake, the lenient contracts, a small local driver; and for a
-    bucket, the store's endpoint, path-style requests and the keys."""
+def lake_env(root: str, work: Path, schemas: Path, s3: dict | None, engine: dict | None = None) -> dict:
+    """The environment of one run: the lake, the lenient contracts, a small local driver; for a
+    bucket, the store's endpoint, path-style requests and the keys; and what attaches it to
+    `engine` (`attached(...)`), else a driver of its own."""
     env = {
         **own_spark(os.environ),
         "ITLAKE_LAKE_ROOT": root,
@@ -87,7 +92,41 @@ def lake_env(root: str, work: Path, schemas: Path, s3: dict | None) -> dict:
         env.pop(name, None)
     if s3 is not None:
         env |= {"ITLAKE_S3_ENDPOINT": s3["endpoint"], "ITLAKE_S3_PATH_STYLE": "true", **s3["keys"]}
-    return env
+    return env | (engine or {})
+
+
+def attached(port: str, folder: str) -> dict:
+    """The settings that attach a process to the engine on `port` whose pid file is in `folder`."""
+    return {
+        "ITLAKE_SPARK_REMOTE": f"sc://127.0.0.1:{port}",
+        "ITLAKE_ENGINE_PORT": port,
+        "ITLAKE_ENGINE_DIR": folder,
+    }
+
+
+def run_engine() -> dict | None:
+    """The run's engine (tests/conftest.py), which the local lake's processes attach to; None with
+    `--local-spark`, where they start a driver of their own."""
+    remote = os.environ.get("ITLAKE_SPARK_REMOTE")
+    return {"ITLAKE_SPARK_REMOTE": remote} if remote else None
+
+
+@pytest.fixture(scope="module")
+def bucket_engine(s3proxy, lenient_schemas, tmp_path_factory):
+    """The bucket lake's one writer: `itlake engine start` on a free port with the store's settings
+    (it takes the lake's writer lock); yields what attaches a process to it, and its pid. Stopped
+    afterwards with `itlake engine stop`."""
+    work = tmp_path_factory.mktemp("bucket-engine")
+    engine = attached(str(free_port()), str(work / "engine"))
+    env = lake_env(BUCKET_LAKE, work, lenient_schemas, s3proxy) | engine
+    env.pop("ITLAKE_SPARK_REMOTE")
+    try:
+        code, out, err = finish(start([sys.executable, "-m", "itlake", "engine", "start"], env, work), 600)
+        assert code == 0, (out[-2000:], err[-3000:])
+        yield {"attach": engine, "pid": int((work / "engine" / "engine.pid").read_text()), "work": work}
+    finally:
+        code, out, err = finish(start([sys.executable, "-m", "itlake", "engine", "stop"], env, work), 120)
+        assert code == 0, (out[-2000:], err[-3000:])
 
 
 def start(command: list[str], env: dict, cwd: Path) -> subprocess.Popen:
@@ -206,14 +245,16 @@ def s3a_folders(*roots: Path) -> list[str]:
 
 
 def test_ingest_gold_publish_maas_and_sharing_on_s3_match_the_local_lake(
-    s3proxy, lenient_schemas, tmp_path, monkeypatch
+    s3proxy, lenient_schemas, bucket_engine, tmp_path, monkeypatch
 ):
     local_work, s3_work = tmp_path / "local", tmp_path / "s3"
     local_work.mkdir()
     s3_work.mkdir()
     local_lake = local_work / "lake"
-    local = run_pipeline(lake_env(str(local_lake), local_work, lenient_schemas, None), local_work)
-    on_s3 = run_pipeline(lake_env(f"s3a://{BUCKET}/lake", s3_work, lenient_schemas, s3proxy), s3_work)
+    local_env = lake_env(str(local_lake), local_work, lenient_schemas, None, run_engine())
+    s3_env = lake_env(BUCKET_LAKE, s3_work, lenient_schemas, s3proxy, bucket_engine["attach"])
+    local = run_pipeline(local_env, local_work)
+    on_s3 = run_pipeline(s3_env, s3_work)
 
     # The same ledger and step results, row for row.
     [row] = ledger_rows(on_s3)
@@ -254,8 +295,6 @@ def test_ingest_gold_publish_maas_and_sharing_on_s3_match_the_local_lake(
 
     # `itlake sql` over the bucket on both engines gives the local lake's counts (the fixture's,
     # counted by hand); the silver count reads one day's partition by its value.
-    local_env = lake_env(str(local_lake), local_work, lenient_schemas, None)
-    s3_env = lake_env(f"s3a://{BUCKET}/lake", s3_work, lenient_schemas, s3proxy)
     counted = [{"bronze": 10, "silver_on_the_day": 8, "quarantined": 1, "trips": 2, "released_trips": 2}]
     assert itlake(["sql", "--engine", "fast", "--json", COUNTS], local_env, local_work) == counted
     assert itlake(["sql", "--engine", "fast", "--json", COUNTS], s3_env, s3_work) == counted
@@ -306,9 +345,9 @@ def test_ingest_gold_publish_maas_and_sharing_on_s3_match_the_local_lake(
     assert len(shared["maas"]) == EXPECTED_ROWS["gold/maas_taxi_zone_hour"]
     assert shared["refused_tampered"] == 403
 
-    # No file went to a local folder named `s3a:` (the working folders of the runs and of this
-    # process, the checkout).
-    assert s3a_folders(s3_work, tmp_path, Path.cwd(), REPO) == []
+    # No file went to a local folder named `s3a:` (the working folders of the runs, of the bucket's
+    # engine and of this process, the checkout).
+    assert s3a_folders(s3_work, tmp_path, bucket_engine["work"], Path.cwd(), REPO) == []
 
 
 def share_from_bucket(s3: dict, folder: Path, monkeypatch) -> dict:
@@ -362,39 +401,56 @@ def share_from_bucket(s3: dict, folder: Path, monkeypatch) -> dict:
     return found
 
 
-def test_two_ingests_at_once_on_s3_both_land_or_the_second_is_refused_clearly(
-    s3proxy, lenient_schemas, tmp_path
+def test_a_driver_of_its_own_is_refused_while_the_engine_writes_the_bucket_and_attached_it_lands(
+    s3proxy, lenient_schemas, bucket_engine, tmp_path
 ):
-    """Two `itlake ingest` of one table at the same moment on a fresh lake. On object storage one
-    Spark driver writes at a time: the second either finds the lake free (the first is done) or is
-    refused with one line, writing nothing; run again, it lands. Both files end in the lake."""
+    """On object storage one Spark driver writes the lake at a time. While the engine serves the
+    bucket lake, an `itlake ingest` that would start a driver of its own is refused with one line
+    naming the engine's pid and changes no table; the same command attached to the engine, as the
+    line advises, lands the file."""
     work = tmp_path / "work"
     work.mkdir()
-    env = lake_env(f"s3a://{BUCKET}/concurrent", work, lenient_schemas, s3proxy)
+    env = lake_env(BUCKET_LAKE, work, lenient_schemas, s3proxy, bucket_engine["attach"])
+    own_driver = {name: value for name, value in env.items() if name != "ITLAKE_SPARK_REMOTE"}
     other = tmp_path / "taxi_gps_other.csv"
-    # The same fixes from other taxis: a second file with rows of its own.
+    # The same fixes from other taxis: a file with rows of its own.
     text = (FIXTURES / "taxi_gps_tiny.csv").read_text(encoding="utf-8")
     other.write_text(text.replace("粤B0000", "粤B1000"), encoding="utf-8")
     assert other.read_text(encoding="utf-8") != text
 
-    first, second = ingest(env, work, FIXTURES / "taxi_gps_tiny.csv"), ingest(env, work, other)
-    results = {"taxi_gps_tiny.csv": finish(first), other.name: finish(second)}
-    refused = {name: r for name, r in results.items() if r[0] != 0}
-    assert len(refused) <= 1, {name: r[2][-2000:] for name, r in refused.items()}
-    for name, (_, _, err) in refused.items():
-        [message] = [line for line in err.splitlines() if line.startswith("error: ")]
-        assert "is being written by pid" in message and "one Spark driver writes at a time" in message
-        again = finish(ingest(env, work, other if name == other.name else FIXTURES / "taxi_gps_tiny.csv"))
-        assert again[0] == 0, again[2][-3000:]
-
     options = s3_options(s3proxy)
-    base = f"s3://{BUCKET}/concurrent"
-    assert rows(f"{base}/bronze/taxi_gps", options) == 20
-    assert rows(f"{base}/silver/taxi_gps", options) == 16
+    base = f"s3://{BUCKET}/lake"
+    tables = ("bronze/taxi_gps", "silver/taxi_gps", "_system/ingest_ledger")
+
+    def counts() -> dict:
+        """Each table's rows (0 while it does not exist: this test may run before the other)."""
+        from deltalake import DeltaTable
+
+        found = {t: DeltaTable.is_deltatable(f"{base}/{t}", options) for t in tables}
+        return {t: rows(f"{base}/{t}", options) if found[t] else 0 for t in tables}
+
+    before = counts()
+    code, out, err = finish(ingest(own_driver, work, other))
+    assert code == 1, (out[-2000:], err[-3000:])
+    [message] = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert message == (
+        f"error: the lake {BUCKET_LAKE} is being written by pid {bucket_engine['pid']}: on object "
+        "storage one Spark driver writes at a time; attach to the engine (ITLAKE_SPARK_REMOTE) or "
+        "run after it ends"
+    )
+    assert counts() == before
+
+    code, out, err = finish(ingest(env, work, other))
+    assert code == 0, err[-3000:]
+    after = counts()
+    assert {t: after[t] - before[t] for t in tables} == {
+        "bronze/taxi_gps": 10,
+        "silver/taxi_gps": 8,
+        "_system/ingest_ledger": 1,
+    }
     from deltalake import DeltaTable
 
     ledger = DeltaTable(f"{base}/_system/ingest_ledger", storage_options=options).to_pyarrow_table()
-    ledger = ledger.to_pylist()
-    promoted = sorted((r["source_file"], r["rows_promoted"]) for r in ledger if r["status"] == "promoted")
-    assert promoted == [(other.name, 8), ("taxi_gps_tiny.csv", 8)]
+    mine = [(r["source_file"], r["status"], r["rows_promoted"]) for r in ledger.to_pylist()]
+    assert [row for row in mine if row[0] == other.name] == [(other.name, "promoted", 8)]
     assert s3a_folders(work) == []
