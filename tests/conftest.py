@@ -4,9 +4,10 @@ with --local-spark), and a fresh lake per test.
 A test's lake is a `Lake` (itlake/lake/root.py) made the process's lake for the test with
 `use_lake`: nothing is written to the environment and no cached setting is cleared.
 
-The suite also runs in parallel (`pytest -n 2 --dist loadfile`, as `make test` does): each worker
-is a process of its own with its own session on the run's engine, temporary folders and lake root,
-and a test file stays on one worker, so its module-scoped lakes are built once.
+The suite also runs in parallel (`pytest -n 2 --dist loadfile --no-loadscope-reorder`, as `make
+test` does): each worker is a process of its own with its own session on the run's engine,
+temporary folders and lake root, and a test file stays on one worker, so its module-scoped lakes
+are built once; the files with slow tests are handed out first (`pytest_collection_modifyitems`).
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ def pytest_configure(config):
     every test session and every process a test starts attaches to it (ITLAKE_SPARK_REMOTE), so
     one JVM compiles the queries of both workers once and no command pays a JVM's start. Left
     alone with --local-spark, or when ITLAKE_SPARK_REMOTE names an engine already; tests that need
-    a Spark of their own (the cluster, the S3 lake, the scheduler, the wheel) set their own."""
+    a Spark of their own (the cluster's jobs, the S3 lake's engine, the scheduler's, the wheel)
+    start it themselves."""
     worker = hasattr(config, "workerinput")
     if worker or config.getoption("--local-spark") or os.environ.get("ITLAKE_SPARK_REMOTE"):
         return
@@ -117,6 +119,23 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     if hasattr(config, "itlake_engine"):
         config.itlake_engine.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """The files with a slow test first, the longest (`pytest.mark.slow(minutes=N)`) before the
+    others, and each group in the collected order. The workers are handed whole files in this order
+    (`--dist loadfile --no-loadscope-reorder` in the Makefile): a long file handed out last would
+    run alone at the end, while the quick files fill the waits of a long one started early."""
+
+    def weight(item) -> float:
+        marker = item.get_closest_marker("slow")
+        return 0 if marker is None else 1 + marker.kwargs.get("minutes", 0)
+
+    heaviest: dict[Path, float] = {}
+    for item in items:
+        heaviest[item.path] = max(heaviest.get(item.path, 0), weight(item))
+    # A stable sort by a value shared by each file's tests keeps every file's tests together.
+    items.sort(key=lambda item: -heaviest[item.path])
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ from itlake.config import get_settings
 from itlake.lake.integrity import commit_problems, table_digest
 from tests._services import ATTACHED, REPO, ProcessGroup, free_port, s3proxy_server, wait_for_port
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=4)
 
 DAY = date(2026, 11, 27)
 BUCKET = "itlake"

@@ -28,7 +28,7 @@ import pytest
 
 from tests._services import free_port, kill_session, own_spark, s3proxy_server
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=4)
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
