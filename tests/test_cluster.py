@@ -220,7 +220,8 @@ def test_an_ingest_killed_mid_write_and_retried_gives_the_same_tables(inbox, tmp
 
     if "clean" not in RESULTS:
         pytest.skip("needs the clean run of the cluster test")
-    run_engine = os.environ.get("ITLAKE_SPARK_REMOTE")
+    # What attaches this process to the run's engine, if anything does (`_use` takes it away).
+    run_engine = {name: os.environ[name] for name in ATTACHED if name in os.environ}
     lake = tmp_path / "lake"
     _use(monkeypatch, str(lake), inbox, "local[2]", tmp_path / "engine")
     args = ["--code", "taxi_gps", "--logical-date", DAY.isoformat()]
@@ -249,8 +250,9 @@ def test_an_ingest_killed_mid_write_and_retried_gives_the_same_tables(inbox, tmp
     begun = [t for t in TABLES if (lake / t / "_delta_log").is_dir()]
     assert "bronze/taxi_gps" in begun
     assert {t: commit_problems(lake / t) for t in begun} == {t: [] for t in begun}
-    if run_engine:
-        monkeypatch.setenv("ITLAKE_SPARK_REMOTE", run_engine)
+    if "ITLAKE_SPARK_REMOTE" in run_engine:
+        for name, value in run_engine.items():
+            monkeypatch.setenv(name, value)
         get_settings.cache_clear()
     retried = submit("ingest", args)
     assert [r["status"] for r in retried["ledger"]] == ["promoted"]
