@@ -28,7 +28,8 @@ demo: $(STAMP)
 	@$(BIN)/itlake demo run
 
 # Two workers (pytest-xdist), one per core; a test file stays on one worker, so its module-scoped
-# lakes are built once; the files with slow tests are handed out first (tests/conftest.py).
+# lakes are built once; the files with slow tests are handed out first, then those with the most
+# tests (tests/conftest.py).
 # PYTEST_WORKERS=0 runs the tests in this process, one after another.
 PYTEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -q --durations=15 -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder

@@ -121,21 +121,26 @@ def pytest_unconfigure(config):
         config.itlake_engine.close()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """The files with a slow test first, the longest (`pytest.mark.slow(minutes=N)`) before the
-    others, and each group in the collected order. The workers are handed whole files in this order
-    (`--dist loadfile --no-loadscope-reorder` in the Makefile): a long file handed out last would
-    run alone at the end, while the quick files fill the waits of a long one started early."""
+    """Hand out the files with a slow test first, the longest (`pytest.mark.slow(minutes=N)`)
+    before the others, then the rest with the most tests first (pytest-xdist's own rule). The
+    workers get whole files in this order (`--dist loadfile --no-loadscope-reorder` in the
+    Makefile): a long file handed out last would run alone at the end, while quick files fill the
+    waits of a long one started early. Run after `-m` has deselected tests, so the quick lane
+    (`-m "not slow"`) keeps xdist's order."""
 
     def weight(item) -> float:
         marker = item.get_closest_marker("slow")
         return 0 if marker is None else 1 + marker.kwargs.get("minutes", 0)
 
     heaviest: dict[Path, float] = {}
+    tests: dict[Path, int] = {}
     for item in items:
         heaviest[item.path] = max(heaviest.get(item.path, 0), weight(item))
-    # A stable sort by a value shared by each file's tests keeps every file's tests together.
-    items.sort(key=lambda item: -heaviest[item.path])
+        tests[item.path] = tests.get(item.path, 0) + 1
+    # A stable sort by values shared by each file's tests keeps every file's tests together.
+    items.sort(key=lambda item: (-heaviest[item.path], -tests[item.path]))
 
 
 @pytest.fixture(scope="session")
