@@ -48,7 +48,7 @@ def _spark_home() -> Path:
 
 def _master_state(webui_port: int) -> dict:
     """The master's state from its web UI; empty while the UI is up but its pages are not yet: for
-    a moment after its port opens it answers 404, then an empty page, before the JSON."""
+    a moment after its port opens it answers 404, then a page that is not yet JSON."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{webui_port}/json", timeout=120) as response:
             body = response.read()
